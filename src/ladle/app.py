@@ -1,0 +1,115 @@
+"""The ASGI application: routes, middleware and error handlers, assembled from settings."""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import socket
+from collections.abc import AsyncIterator
+
+from starlette.applications import Starlette
+from starlette.exceptions import HTTPException
+from starlette.middleware import Middleware
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import BaseRoute
+
+from ladle.api import (
+    app_env,
+    apps,
+    feature_flags,
+    jobs,
+    organizations,
+    processes,
+    roles,
+    root,
+    spaces,
+    uaa,
+    users,
+)
+from ladle.api.middleware import RequestIdMiddleware
+from ladle.api.routing import error_response
+from ladle.auth.keys import load_or_create_signing_key
+from ladle.auth.tokens import ExternalUaaVerifier, LocalVerifier, TokenIssuer, TokenVerifier
+from ladle.bootstrap import prepare
+from ladle.config import Settings
+from ladle.db.session import Database
+from ladle.deps import Deps
+from ladle.errors import CFError
+from ladle.jobs.inprocess import InProcessExecutor
+from ladle.jobs.kinds import job_kinds
+from ladle.jobs.runner import JobRunner
+from ladle.urls import Urls
+
+__all__ = ["build_deps", "create_app"]
+
+log = logging.getLogger("ladle")
+
+
+def build_deps(settings: Settings) -> Deps:
+    db = Database(settings.effective_database_url)
+    prepare(settings, db)
+    verifier: TokenVerifier
+    issuer: TokenIssuer | None = None
+    if settings.uaa_url:
+        verifier = ExternalUaaVerifier(settings.uaa_url)
+    else:
+        key = load_or_create_signing_key(settings.data_dir)
+        issuer = TokenIssuer(key, settings.token_server_url, settings.access_token_ttl, settings.refresh_token_ttl)
+        verifier = LocalVerifier(key)
+    worker_id = f"{socket.gethostname()}:{settings.data_dir}"
+    runner = JobRunner(db, settings, job_kinds(), worker_id)
+    executor = InProcessExecutor(runner, workers=settings.job_workers)
+    return Deps(
+        settings=settings,
+        db=db,
+        urls=Urls(settings.effective_external_url),
+        verifier=verifier,
+        issuer=issuer,
+        executor=executor,
+    )
+
+
+def _routes(deps: Deps) -> list[BaseRoute]:
+    out: list[BaseRoute] = [*root.routes()]
+    if deps.issuer is not None:
+        out += uaa.routes()
+    for module in (organizations, spaces, apps, app_env, processes, roles, users, feature_flags, jobs):
+        out += module.routes()
+    return out
+
+
+async def _not_found(_request: Request, _exc: Exception) -> Response:
+    # Unknown paths and known paths with an unknown method alike are "Unknown request" in CC.
+    return error_response(CFError("NotFound"))
+
+
+async def _http_error(request: Request, exc: Exception) -> Response:
+    if isinstance(exc, HTTPException) and exc.status_code in {404, 405}:
+        return await _not_found(request, exc)
+    status = exc.status_code if isinstance(exc, HTTPException) else 500
+    return error_response(CFError("InvalidRequest")) if status < 500 else error_response(CFError("ServerError"))
+
+
+def create_app(settings: Settings, deps: Deps | None = None) -> Starlette:
+    deps = deps or build_deps(settings)
+
+    @contextlib.asynccontextmanager
+    async def lifespan(_app: Starlette) -> AsyncIterator[None]:
+        deps.executor.start()
+        log.info("ladle ready", extra={"url": deps.urls.base, "database": deps.db.engine.url.get_backend_name()})
+        try:
+            yield
+        finally:
+            deps.executor.shutdown(wait=False)
+            deps.db.dispose()
+
+    app = Starlette(
+        debug=False,
+        routes=_routes(deps),
+        middleware=[Middleware(RequestIdMiddleware)],
+        exception_handlers={HTTPException: _http_error},
+        lifespan=lifespan,
+    )
+    app.state.deps = deps
+    return app

@@ -1,0 +1,158 @@
+"""Who may do what: Cloud Controller's permission predicates, for one caller in one request.
+
+Global roles come from token scopes; organization and space roles from the roles table, loaded
+once per request. Lists are filtered in SQL with the subqueries at the bottom, so a caller only
+ever pages through what they may read.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import cached_property
+
+from sqlalchemy import Select, select, union
+from sqlalchemy.orm import Session
+
+from ladle.auth.identity import ADMIN_READ_ONLY, BUILD_STATE_UPDATER, Identity
+from ladle.db.models import Role, Space
+
+__all__ = ["ORG_ROLE_TYPES", "SPACE_ROLE_TYPES", "Permissions", "SpaceRef"]
+
+ORG_ROLE_TYPES = (
+    "organization_user",
+    "organization_auditor",
+    "organization_manager",
+    "organization_billing_manager",
+)
+SPACE_ROLE_TYPES = ("space_developer", "space_manager", "space_auditor", "space_supporter")
+
+
+@dataclass(frozen=True)
+class SpaceRef:
+    """Where a resource lives, which is all a permission check needs to know about it."""
+
+    space_guid: str
+    org_guid: str
+    org_suspended: bool = False
+
+
+class Permissions:
+    def __init__(self, session: Session, identity: Identity) -> None:
+        self.session = session
+        self.identity = identity
+
+    # --- global roles (scopes) -------------------------------------------------------------
+    @property
+    def is_admin(self) -> bool:
+        return self.identity.is_admin
+
+    @property
+    def is_admin_read_only(self) -> bool:
+        return self.identity.has(ADMIN_READ_ONLY)
+
+    @property
+    def reads_globally(self) -> bool:
+        return self.identity.reads_globally
+
+    @property
+    def is_build_state_updater(self) -> bool:
+        return self.identity.has(BUILD_STATE_UPDATER)
+
+    # --- local roles ---------------------------------------------------------------------------
+    @cached_property
+    def _roles(self) -> tuple[dict[str, set[str]], dict[str, set[str]], dict[str, set[str]]]:
+        """(org guid -> org roles, space guid -> space roles, org guid -> roles held in its spaces)."""
+        rows = self.session.execute(
+            select(Role.type, Role.organization_guid, Role.space_guid, Space.organization_guid)
+            .outerjoin(Space, Space.guid == Role.space_guid)
+            .where(Role.user_guid == self.identity.user_guid)
+        ).all()
+        org_roles: dict[str, set[str]] = {}
+        space_roles: dict[str, set[str]] = {}
+        roles_in_org_spaces: dict[str, set[str]] = {}
+        for role_type, org_guid, space_guid, space_org_guid in rows:
+            if space_guid is not None:
+                space_roles.setdefault(space_guid, set()).add(role_type)
+                roles_in_org_spaces.setdefault(space_org_guid, set()).add(role_type)
+            elif org_guid is not None:
+                org_roles.setdefault(org_guid, set()).add(role_type)
+        return org_roles, space_roles, roles_in_org_spaces
+
+    def org_roles(self, org_guid: str) -> set[str]:
+        return self._roles[0].get(org_guid, set())
+
+    def space_roles(self, space_guid: str) -> set[str]:
+        return self._roles[1].get(space_guid, set())
+
+    def has_any_space_role_in_org(self, org_guid: str) -> bool:
+        return bool(self._roles[2].get(org_guid))
+
+    # --- predicates ------------------------------------------------------------------------------
+    def can_read_org(self, org_guid: str) -> bool:
+        return self.reads_globally or bool(self.org_roles(org_guid)) or self.has_any_space_role_in_org(org_guid)
+
+    def can_write_org(self, org_guid: str) -> bool:
+        return self.is_admin or "organization_manager" in self.org_roles(org_guid)
+
+    def can_read_from_space(self, ref: SpaceRef) -> bool:
+        return (
+            self.reads_globally
+            or "organization_manager" in self.org_roles(ref.org_guid)
+            or bool(self.space_roles(ref.space_guid))
+        )
+
+    def can_read_secrets_in_space(self, ref: SpaceRef) -> bool:
+        return self.is_admin or self.is_admin_read_only or "space_developer" in self.space_roles(ref.space_guid)
+
+    def can_write_to_space(self, ref: SpaceRef) -> bool:
+        return self.is_admin or "space_developer" in self.space_roles(ref.space_guid)
+
+    def can_manage_apps_in_space(self, ref: SpaceRef) -> bool:
+        return self.is_admin or bool(self.space_roles(ref.space_guid) & {"space_developer", "space_supporter"})
+
+    def can_read_env(self, ref: SpaceRef) -> bool:
+        return (
+            self.is_admin
+            or self.is_admin_read_only
+            or bool(self.space_roles(ref.space_guid) & {"space_developer", "space_supporter"})
+        )
+
+    def can_download_droplet(self, ref: SpaceRef) -> bool:
+        return (
+            self.reads_globally
+            or "organization_manager" in self.org_roles(ref.org_guid)
+            or bool(self.space_roles(ref.space_guid) & {"space_developer", "space_manager", "space_auditor"})
+        )
+
+    def can_update_space(self, ref: SpaceRef) -> bool:
+        return (
+            self.is_admin
+            or "organization_manager" in self.org_roles(ref.org_guid)
+            or "space_manager" in self.space_roles(ref.space_guid)
+        )
+
+    # --- list filters --------------------------------------------------------------------------
+    def readable_space_guids(self) -> Select[tuple[str]]:
+        """Spaces whose contents the caller may list: a space role there, or org manager of its org."""
+        user = self.identity.user_guid
+        managed_orgs = select(Role.organization_guid).where(Role.user_guid == user, Role.type == "organization_manager")
+        return select(
+            union(
+                select(Role.space_guid).where(Role.user_guid == user, Role.space_guid.is_not(None)),
+                select(Space.guid).where(Space.organization_guid.in_(managed_orgs)),
+            )
+            .subquery()
+            .c[0]
+        )
+
+    def readable_org_guids(self) -> Select[tuple[str]]:
+        """Organizations the caller may see: any role in the org or in one of its spaces."""
+        user = self.identity.user_guid
+        return select(
+            union(
+                select(Role.organization_guid).where(Role.user_guid == user, Role.organization_guid.is_not(None)),
+                select(Space.organization_guid).join(Role, Role.space_guid == Space.guid).where(Role.user_guid == user),
+            )
+            .subquery()
+            .c[0]
+        )

@@ -1,0 +1,132 @@
+"""The ``ladle`` command: ``serve``, ``db upgrade``, ``user add``."""
+
+from __future__ import annotations
+
+import argparse
+import getpass
+import os
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from ladle import __version__
+from ladle.config import ConfigError, Settings
+
+__all__ = ["main"]
+
+
+def _settings(args: argparse.Namespace) -> Settings:
+    overrides = {
+        "host": getattr(args, "host", None),
+        "port": getattr(args, "port", None),
+        "data_dir": Path(args.data_dir).expanduser() if getattr(args, "data_dir", None) else None,
+        "database_url": getattr(args, "database_url", None),
+        "external_url": getattr(args, "external_url", None),
+    }
+    return Settings.from_sources(os.environ, **overrides)
+
+
+def _serve(args: argparse.Namespace) -> int:
+    import uvicorn
+
+    from ladle.app import create_app
+    from ladle.logs import configure_logging
+
+    settings = _settings(args)
+    configure_logging(settings.log_level, settings.log_format)
+    app = create_app(settings)
+    uvicorn.run(
+        app,
+        host=settings.host,
+        port=settings.port,
+        log_config=None,
+        access_log=False,
+        lifespan="on",
+        timeout_graceful_shutdown=5,
+    )
+    return 0
+
+
+def _db_upgrade(args: argparse.Namespace) -> int:
+    from ladle.db import migrate
+    from ladle.db.session import Database
+
+    settings = _settings(args)
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    db = Database(settings.effective_database_url)
+    migrate.upgrade(db.engine)
+    db.dispose()
+    print(f"database at {db.engine.url.render_as_string(hide_password=True)} is up to date")
+    return 0
+
+
+def _user_add(args: argparse.Namespace) -> int:
+    from ladle.actions.user_add import UserExists, add_user
+    from ladle.db import migrate
+    from ladle.db.session import Database
+
+    settings = _settings(args)
+    password = args.password
+    if password is None:
+        password = getpass.getpass(f"Password for {args.name}: ")
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    db = Database(settings.effective_database_url)
+    migrate.upgrade(db.engine)
+    try:
+        guid = add_user(db, args.name, password, admin=args.admin, email=args.email, extra_scopes=args.scope)
+    except UserExists as exc:
+        print(f"ladle: {exc}", file=sys.stderr)
+        return 1
+    finally:
+        db.dispose()
+    print(f"user {args.name} added with guid {guid}")
+    return 0
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="ladle", description="A Cloud Foundry v3-compatible platform API.")
+    parser.add_argument("--version", action="version", version=f"ladle {__version__}")
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument("--data-dir", help="where the database, blobs and keys live (LADLE_DATA_DIR)")
+    common.add_argument("--database-url", help="SQLAlchemy URL of the database (LADLE_DATABASE_URL)")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    serve = sub.add_parser("serve", parents=[common], help="run the API server")
+    serve.add_argument("--host", help="interface to listen on (default 127.0.0.1)")
+    serve.add_argument("--port", type=int, help="port to listen on (default 8080)")
+    serve.add_argument("--external-url", help="base of every absolute link (LADLE_EXTERNAL_URL)")
+    serve.set_defaults(run=_serve)
+
+    db = sub.add_parser("db", help="database maintenance")
+    db_sub = db.add_subparsers(dest="db_command", required=True)
+    upgrade = db_sub.add_parser("upgrade", parents=[common], help="migrate the database to the newest schema")
+    upgrade.set_defaults(run=_db_upgrade)
+
+    user = sub.add_parser("user", help="users of the embedded token server")
+    user_sub = user.add_subparsers(dest="user_command", required=True)
+    add = user_sub.add_parser("add", parents=[common], help="add a user who can log in")
+    add.add_argument("name")
+    add.add_argument("--password", help="the password (asked for when omitted)")
+    add.add_argument("--email")
+    add.add_argument("--admin", action="store_true", help="grant cloud_controller.admin")
+    add.add_argument(
+        "--scope",
+        action="append",
+        default=[],
+        help="an extra scope, e.g. cloud_controller.admin_read_only (repeatable)",
+    )
+    add.set_defaults(run=_user_add)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    try:
+        return int(args.run(args))
+    except ConfigError as exc:
+        print(f"ladle: configuration error: {exc}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

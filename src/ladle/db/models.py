@@ -1,0 +1,219 @@
+"""The relational schema, one class per table, shared by SQLite and PostgreSQL.
+
+Rows reference each other by guid (as Cloud Controller does), so a presenter can show a
+relationship without a join. The integer ``id`` gives the default (creation) order.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Text,
+    UniqueConstraint,
+    func,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+from ladle.clock import new_guid, utcnow
+
+NAMING = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING)
+    type_annotation_map = {dict[str, Any]: JSON, list[Any]: JSON}
+
+
+class Resource(Base):
+    """Columns every API resource has."""
+
+    __abstract__ = True
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    guid: Mapped[str] = mapped_column(String(36), unique=True, default=new_guid)
+    created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow, index=True)
+    updated_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow, onupdate=utcnow, index=True)
+
+
+class User(Resource):
+    __tablename__ = "users"
+    __table_args__ = (UniqueConstraint("username", "origin", name="uq_users_username_origin"),)
+
+    username: Mapped[str | None] = mapped_column(String(255))
+    origin: Mapped[str | None] = mapped_column(String(255))
+    email: Mapped[str | None] = mapped_column(String(255))
+    # Only users of the embedded token server have a password; users first seen in a token do not.
+    password_hash: Mapped[str | None] = mapped_column(String(255))
+    # Space-separated scopes the embedded token server grants this user.
+    scopes: Mapped[str] = mapped_column(Text, default="")
+
+
+class Organization(Resource):
+    __tablename__ = "organizations"
+
+    name: Mapped[str] = mapped_column(String(255))
+    suspended: Mapped[bool] = mapped_column(Boolean, default=False)
+
+    __table_args__ = (Index("ux_organizations_name", func.lower(name), unique=True),)
+
+
+class Space(Resource):
+    __tablename__ = "spaces"
+
+    name: Mapped[str] = mapped_column(String(255))
+    organization_guid: Mapped[str] = mapped_column(
+        String(36), ForeignKey("organizations.guid", ondelete="CASCADE"), index=True
+    )
+
+    __table_args__ = (Index("ux_spaces_org_name", organization_guid, func.lower(name), unique=True),)
+
+
+class Role(Resource):
+    """An organization role (``space_guid`` NULL) or a space role (``organization_guid`` NULL)."""
+
+    __tablename__ = "roles"
+
+    type: Mapped[str] = mapped_column(String(64))
+    user_guid: Mapped[str] = mapped_column(String(36), ForeignKey("users.guid", ondelete="CASCADE"), index=True)
+    organization_guid: Mapped[str | None] = mapped_column(
+        String(36), ForeignKey("organizations.guid", ondelete="CASCADE"), index=True
+    )
+    space_guid: Mapped[str | None] = mapped_column(
+        String(36), ForeignKey("spaces.guid", ondelete="CASCADE"), index=True
+    )
+
+
+class Stack(Resource):
+    __tablename__ = "stacks"
+
+    name: Mapped[str] = mapped_column(String(255), unique=True)
+    description: Mapped[str | None] = mapped_column(Text)
+    build_rootfs_image: Mapped[str | None] = mapped_column(String(255))
+    run_rootfs_image: Mapped[str | None] = mapped_column(String(255))
+
+
+class App(Resource):
+    __tablename__ = "apps"
+
+    name: Mapped[str] = mapped_column(String(255))
+    space_guid: Mapped[str] = mapped_column(String(36), ForeignKey("spaces.guid"), index=True)
+    state: Mapped[str] = mapped_column(String(16), default="STOPPED")
+    lifecycle_type: Mapped[str] = mapped_column(String(16), default="buildpack")
+    buildpacks: Mapped[list[Any]] = mapped_column(JSON, default=list)
+    stack: Mapped[str | None] = mapped_column(String(255))
+    environment_variables: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    droplet_guid: Mapped[str | None] = mapped_column(String(36))
+
+    __table_args__ = (Index("ux_apps_space_name", space_guid, func.lower(name), unique=True),)
+
+
+class Process(Resource):
+    __tablename__ = "processes"
+    __table_args__ = (UniqueConstraint("app_guid", "type", name="uq_processes_app_type"),)
+
+    app_guid: Mapped[str] = mapped_column(String(36), ForeignKey("apps.guid", ondelete="CASCADE"), index=True)
+    type: Mapped[str] = mapped_column(String(255))
+    version: Mapped[str] = mapped_column(String(36), default=new_guid)
+    command: Mapped[str | None] = mapped_column(Text)
+    user: Mapped[str | None] = mapped_column(String(255))
+    instances: Mapped[int] = mapped_column(Integer, default=1)
+    memory_in_mb: Mapped[int] = mapped_column(Integer)
+    disk_in_mb: Mapped[int] = mapped_column(Integer)
+    log_rate_limit: Mapped[int] = mapped_column(Integer, default=-1)
+    health_check_type: Mapped[str] = mapped_column(String(16), default="port")
+    health_check_timeout: Mapped[int | None] = mapped_column(Integer)
+    health_check_invocation_timeout: Mapped[int | None] = mapped_column(Integer)
+    health_check_interval: Mapped[int | None] = mapped_column(Integer)
+    health_check_endpoint: Mapped[str | None] = mapped_column(Text)
+    readiness_health_check_type: Mapped[str] = mapped_column(String(16), default="process")
+    readiness_health_check_invocation_timeout: Mapped[int | None] = mapped_column(Integer)
+    readiness_health_check_interval: Mapped[int | None] = mapped_column(Integer)
+    readiness_health_check_endpoint: Mapped[str | None] = mapped_column(Text)
+    state: Mapped[str] = mapped_column(String(16), default="STOPPED")
+
+
+class FeatureFlag(Resource):
+    """An operator's override of a feature flag; flags without a row keep their default."""
+
+    __tablename__ = "feature_flags"
+
+    name: Mapped[str] = mapped_column(String(255), unique=True)
+    enabled: Mapped[bool] = mapped_column(Boolean)
+    custom_error_message: Mapped[str | None] = mapped_column(Text)
+
+
+class Job(Resource):
+    """A unit of background work, readable through ``/v3/jobs/:guid``.
+
+    The API inserts the row in PROCESSING; from then on only the worker running it writes it.
+    """
+
+    __tablename__ = "jobs"
+
+    operation: Mapped[str] = mapped_column(String(64))
+    state: Mapped[str] = mapped_column(String(16), default="PROCESSING", index=True)
+    resource_type: Mapped[str | None] = mapped_column(String(64))
+    resource_guid: Mapped[str | None] = mapped_column(String(36))
+    payload: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    errors: Mapped[list[Any]] = mapped_column(JSON, default=list)
+    warnings: Mapped[list[Any]] = mapped_column(JSON, default=list)
+    user_guid: Mapped[str | None] = mapped_column(String(36))
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    # Which worker holds the job and until when; another worker may take it after that.
+    claimed_by: Mapped[str | None] = mapped_column(String(255))
+    claimed_until: Mapped[datetime | None] = mapped_column(DateTime)
+
+
+class Label(Base):
+    __tablename__ = "labels"
+    __table_args__ = (
+        UniqueConstraint("resource_type", "resource_guid", "key_prefix", "key_name", name="uq_labels_key"),
+        Index("ix_labels_lookup", "resource_type", "key_prefix", "key_name", "value"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    resource_type: Mapped[str] = mapped_column(String(32))
+    resource_guid: Mapped[str] = mapped_column(String(36), index=True)
+    key_prefix: Mapped[str] = mapped_column(String(253), default="")
+    key_name: Mapped[str] = mapped_column(String(63))
+    value: Mapped[str | None] = mapped_column(String(63))
+
+
+class Annotation(Base):
+    __tablename__ = "annotations"
+    __table_args__ = (
+        UniqueConstraint("resource_type", "resource_guid", "key_prefix", "key_name", name="uq_annotations_key"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    resource_type: Mapped[str] = mapped_column(String(32))
+    resource_guid: Mapped[str] = mapped_column(String(36), index=True)
+    # Annotation keys are only checked when their value is non-empty, so any text can arrive.
+    key_prefix: Mapped[str] = mapped_column(Text, default="")
+    key_name: Mapped[str] = mapped_column(Text)
+    value: Mapped[str | None] = mapped_column(Text)
+
+
+class RevokedToken(Base):
+    """Tokens revoked before they expire (``DELETE /oauth/token/revoke/:jti``)."""
+
+    __tablename__ = "revoked_tokens"
+
+    jti: Mapped[str] = mapped_column(String(64), primary_key=True)
+    expires_at: Mapped[datetime] = mapped_column(DateTime, index=True)

@@ -1,0 +1,57 @@
+"""Queries over processes."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from ladle.auth.permissions import Permissions
+from ladle.db.listing import Page, filter_common, paginate
+from ladle.db.models import App, Process, Space
+from ladle.messages.lists import ListParams
+
+__all__ = ["ProcessContext", "process_contexts", "process_of_app", "processes_page"]
+
+
+@dataclass(frozen=True)
+class ProcessContext:
+    """What a process's JSON needs from its app."""
+
+    space_guid: str
+    lifecycle_type: str
+    detected_commands: dict[str, str]
+
+
+def processes_page(
+    session: Session, perms: Permissions, params: ListParams, app_guid: str | None = None
+) -> Page[Process]:
+    stmt = select(Process).join(App, App.guid == Process.app_guid)
+    if not perms.reads_globally:
+        stmt = stmt.where(App.space_guid.in_(perms.readable_space_guids()))
+    if app_guid is not None:
+        stmt = stmt.where(Process.app_guid == app_guid)
+    stmt = filter_common(stmt, Process, params, "process")
+    arrays = params.arrays
+    if "types" in arrays:
+        stmt = stmt.where(Process.type.in_(arrays["types"]))
+    if "app_guids" in arrays:
+        stmt = stmt.where(Process.app_guid.in_(arrays["app_guids"]))
+    if "space_guids" in arrays:
+        stmt = stmt.where(App.space_guid.in_(arrays["space_guids"]))
+    if "organization_guids" in arrays:
+        stmt = stmt.where(
+            App.space_guid.in_(select(Space.guid).where(Space.organization_guid.in_(arrays["organization_guids"])))
+        )
+    return paginate(session, stmt, Process, params)
+
+
+def process_contexts(session: Session, app_guids: set[str]) -> dict[str, ProcessContext]:
+    rows = session.execute(select(App.guid, App.space_guid, App.lifecycle_type).where(App.guid.in_(app_guids)))
+    # Commands detected from a droplet arrive with droplets; until then nothing is detected.
+    return {guid: ProcessContext(space, lifecycle, {}) for guid, space, lifecycle in rows}
+
+
+def process_of_app(session: Session, app_guid: str, process_type: str) -> Process | None:
+    return session.scalars(select(Process).where(Process.app_guid == app_guid, Process.type == process_type)).first()

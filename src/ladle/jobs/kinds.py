@@ -1,0 +1,19 @@
+"""Every kind of job Ladle runs, by operation name."""
+
+from __future__ import annotations
+
+from ladle.actions import deletion
+from ladle.jobs.executor import JobKind
+
+__all__ = ["job_kinds"]
+
+
+def job_kinds() -> dict[str, JobKind]:
+    kinds = [
+        # Deletes can safely run again if a worker died halfway: they start from what is left.
+        JobKind("app.delete", deletion.run_app_delete, max_attempts=3),
+        JobKind("space.delete", deletion.run_space_delete, max_attempts=3),
+        JobKind("organization.delete", deletion.run_organization_delete, max_attempts=3),
+        JobKind("role.delete", deletion.run_role_delete, max_attempts=3),
+    ]
+    return {kind.operation: kind for kind in kinds}

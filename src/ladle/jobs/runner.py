@@ -1,0 +1,156 @@
+"""Running one job: claim its row, run its kind, record the outcome.
+
+This is the only code that changes a job's state after it was created. A claim is a lease:
+the worker that holds it renews it while the job runs, and a job whose lease ran out (its
+worker died) can be claimed again by anyone.
+"""
+
+from __future__ import annotations
+
+import logging
+import traceback
+from collections.abc import Mapping
+from datetime import timedelta
+
+from sqlalchemy import or_, select, update
+
+from ladle.clock import utcnow
+from ladle.config import Settings
+from ladle.db.models import Job
+from ladle.db.session import Database
+from ladle.errors import UNKNOWN_ERROR, CFError
+from ladle.jobs.executor import JobContext, JobKind
+
+__all__ = ["LEASE_SECONDS", "JobRunner"]
+
+log = logging.getLogger("ladle.jobs")
+
+LEASE_SECONDS = 60
+# A job is handed to an executor right after its row commits; one still unclaimed this long
+# after creation was lost on the way.
+UNCLAIMED_GRACE = 30
+ABANDONED = "The job was abandoned: the worker running it stopped before it finished."
+
+
+class JobRunner:
+    def __init__(self, db: Database, settings: Settings, kinds: Mapping[str, JobKind], worker_id: str) -> None:
+        self.db = db
+        self.settings = settings
+        self.kinds = kinds
+        self.worker_id = worker_id
+
+    def claim(self, guid: str) -> bool:
+        """Take the job if it is unfinished and nobody holds a live lease on it."""
+        now = utcnow()
+        with self.db.session() as s:
+            result = s.execute(
+                update(Job)
+                .where(
+                    Job.guid == guid,
+                    Job.state == "PROCESSING",
+                    or_(Job.claimed_until.is_(None), Job.claimed_until < now, Job.claimed_by == self.worker_id),
+                )
+                .values(
+                    claimed_by=self.worker_id,
+                    claimed_until=now + timedelta(seconds=LEASE_SECONDS),
+                    attempts=Job.attempts + 1,
+                )
+                .execution_options(synchronize_session=False)
+            )
+            s.commit()
+            return bool(result.rowcount)  # type: ignore[attr-defined]
+
+    def renew(self, guids: list[str]) -> None:
+        if not guids:
+            return
+        with self.db.session() as s:
+            s.execute(
+                update(Job)
+                .where(Job.guid.in_(guids), Job.claimed_by == self.worker_id, Job.state == "PROCESSING")
+                .values(claimed_until=utcnow() + timedelta(seconds=LEASE_SECONDS))
+                .execution_options(synchronize_session=False)
+            )
+            s.commit()
+
+    def run(self, guid: str) -> None:
+        """Claim and run one job; a job someone else holds is left alone."""
+        if not self.claim(guid):
+            return
+        with self.db.session() as s:
+            job = s.scalars(select(Job).where(Job.guid == guid)).one()
+            ctx = JobContext(
+                guid=job.guid,
+                operation=job.operation,
+                resource_guid=job.resource_guid,
+                payload=dict(job.payload or {}),
+                db=self.db,
+                settings=self.settings,
+            )
+            attempts = job.attempts
+        kind = self.kinds.get(ctx.operation)
+        if kind is None:
+            self._finish(ctx, CFError("ServerError").to_dict(), f"no job kind {ctx.operation!r}")
+            return
+        if attempts > kind.max_attempts:
+            self._fail(kind, ctx, CFError("UnprocessableEntity", ABANDONED), ABANDONED)
+            return
+        log.info("job started", extra={"job": guid, "operation": ctx.operation, "attempt": attempts})
+        try:
+            kind.run(ctx)
+        except CFError as exc:
+            self._fail(kind, ctx, exc, exc.detail)
+        except Exception as exc:
+            log.error(
+                "job crashed",
+                extra={"job": guid, "operation": ctx.operation, "traceback": traceback.format_exc()},
+            )
+            self._fail(kind, ctx, None, str(exc) or type(exc).__name__)
+        else:
+            self._finish(ctx, None, None)
+
+    def _fail(self, kind: JobKind, ctx: JobContext, error: CFError | None, reason: str) -> None:
+        if kind.on_failure is not None:
+            try:
+                kind.on_failure(ctx, reason)
+            except Exception:
+                log.error("job failure hook crashed", extra={"job": ctx.guid, "traceback": traceback.format_exc()})
+        self._finish(ctx, error.to_dict() if error else dict(UNKNOWN_ERROR), reason)
+
+    def _finish(self, ctx: JobContext, error: dict[str, object] | None, reason: str | None) -> None:
+        with self.db.session() as s:
+            s.execute(
+                update(Job)
+                .where(Job.guid == ctx.guid)
+                .values(
+                    state="FAILED" if error else "COMPLETE",
+                    errors=[error] if error else [],
+                    warnings=[{"detail": w} for w in ctx.warnings],
+                    claimed_until=None,
+                    updated_at=utcnow(),
+                )
+                .execution_options(synchronize_session=False)
+            )
+            s.commit()
+        if error:
+            log.warning("job failed", extra={"job": ctx.guid, "operation": ctx.operation, "reason": reason})
+        else:
+            log.info("job complete", extra={"job": ctx.guid, "operation": ctx.operation})
+
+    def abandoned(self, *, at_startup: bool, limit: int = 100) -> list[str]:
+        """Unfinished jobs no live worker holds.
+
+        That is jobs whose lease ran out, jobs never claimed a while after they were created
+        (the server stopped between commit and hand-over), and, at start-up only, jobs this
+        worker held before it restarted.
+        """
+        now = utcnow()
+        held_by_nobody = or_(
+            Job.claimed_until < now,
+            (Job.claimed_until.is_(None)) & (Job.created_at < now - timedelta(seconds=UNCLAIMED_GRACE)),
+        )
+        condition = or_(held_by_nobody, Job.claimed_by == self.worker_id) if at_startup else held_by_nobody
+        with self.db.session() as s:
+            rows = s.scalars(
+                select(Job.guid).where(Job.state == "PROCESSING", condition).order_by(Job.id).limit(limit)
+            ).all()
+        return list(rows)

@@ -1,0 +1,41 @@
+"""``PATCH /v3/feature_flags/:name``."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from ladle.messages.base import Errors, unknown_fields
+
+__all__ = ["FeatureFlagUpdate", "parse_feature_flag_update"]
+
+MAX_MESSAGE = 250
+_UNSET = object()
+
+
+@dataclass(frozen=True)
+class FeatureFlagUpdate:
+    enabled: bool | None
+    custom_error_message: str | object | None  # _UNSET when not given
+
+
+def parse_feature_flag_update(body: dict[str, Any]) -> FeatureFlagUpdate:
+    errors = Errors()
+    errors.base(unknown_fields(body, ("custom_error_message", "enabled", "metadata")))
+    enabled = body.get("enabled")
+    if "enabled" in body and not isinstance(enabled, bool):
+        errors.add("enabled", "must be a boolean")
+    message = body.get("custom_error_message", _UNSET)
+    if message is not _UNSET and message is not None:
+        if not isinstance(message, str):
+            errors.add("custom_error_message", "must be a string")
+        elif len(message) < 1:
+            errors.add("custom_error_message", "is too short (minimum is 1 character)")
+        elif len(message) > MAX_MESSAGE:
+            errors.add("custom_error_message", f"is too long (maximum is {MAX_MESSAGE} characters)")
+    errors.raise_if_any()
+    return FeatureFlagUpdate(enabled if isinstance(enabled, bool) else None, message)
+
+
+def is_set(value: object) -> bool:
+    return value is not _UNSET

@@ -1,0 +1,67 @@
+"""The documents served without a token, and unknown routes."""
+
+from __future__ import annotations
+
+import re
+
+import httpx
+
+from ladle.api.root import V3_COLLECTIONS
+from tests.support.cf import World
+
+
+def test_global_root(world: World) -> None:
+    base = world.server.url
+    r = httpx.get(f"{base}/")
+    assert r.status_code == 200
+    links = r.json()["links"]
+    assert links["self"] == {"href": base}
+    assert links["cloud_controller_v3"]["href"] == f"{base}/v3"
+    version = links["cloud_controller_v3"]["meta"]["version"]
+    major, minor, _patch = map(int, re.fullmatch(r"(\d+)\.(\d+)\.(\d+)", version).groups())  # type: ignore[union-attr]
+    assert major == 3 and 99 <= minor < 211
+    assert links["login"] == {"href": base} and links["uaa"] == {"href": base}
+    for name in ("credhub", "routing", "logging", "log_cache", "log_stream", "app_ssh"):
+        assert links[name] is None
+    assert "cloud_controller_v2" not in links
+
+
+def test_v3_root_lists_every_collection(world: World) -> None:
+    base = world.server.url
+    body = httpx.get(f"{base}/v3").json()
+    assert list(body["links"]) == ["self", *V3_COLLECTIONS]
+    assert body["links"]["self"] == {"href": f"{base}/v3"}
+    assert body["links"]["apps"] == {"href": f"{base}/v3/apps"}
+    assert len(V3_COLLECTIONS) == 32
+
+
+def test_info_and_healthz(world: World) -> None:
+    base = world.server.url
+    info = httpx.get(f"{base}/v3/info").json()
+    assert info == {
+        "build": "",
+        "cli_version": {"minimum": "", "recommended": ""},
+        "custom": {},
+        "description": "",
+        "name": "",
+        "version": 0,
+        "osbapi_version": "2.15",
+        "rate_limits": {"enabled": False, "general_limit": 2000, "reset_interval_in_minutes": 30},
+        "links": {"self": {"href": f"{base}/v3/info"}, "support": {"href": ""}},
+    }
+    health = httpx.get(f"{base}/healthz")
+    assert (health.status_code, health.text) == (200, "OK")
+
+
+def test_unknown_routes_are_cf_not_found(world: World) -> None:
+    for method, path in (("GET", "/v3/nope"), ("POST", "/v3/info"), ("GET", "/v2/info"), ("PUT", "/v3/apps")):
+        r = world.admin.request(method, path)
+        assert r.status_code == 404, path
+        assert r.json() == {"errors": [{"detail": "Unknown request", "title": "CF-NotFound", "code": 10000}]}
+
+
+def test_request_id_header(world: World) -> None:
+    r = httpx.get(f"{world.server.url}/v3/info", headers={"X-VCAP-Request-ID": "abc!@#def"})
+    assert re.fullmatch(r"abcdef::[0-9a-f-]{36}", r.headers["x-vcap-request-id"])
+    plain = httpx.get(f"{world.server.url}/v3/info")
+    assert re.fullmatch(r"[0-9a-f-]{36}", plain.headers["x-vcap-request-id"])

@@ -1,0 +1,133 @@
+"""The ``ladle`` command as an operator runs it: a real process on a fresh data directory."""
+
+from __future__ import annotations
+
+import os
+import stat
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import httpx
+import pytest
+
+from tests.support.cf import login
+from tests.support.server import drop_database, fresh_database_url
+from tests.support.services import free_port
+
+LADLE = str(Path(sys.executable).parent / "ladle")
+
+
+def env_without_ladle(**extra: str) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("LADLE_")}
+    env.update(extra)
+    return env
+
+
+@contextmanager
+def serving(data_dir: Path, env: dict[str, str], port: int) -> Iterator[tuple[subprocess.Popen[str], float]]:
+    started = time.monotonic()
+    proc = subprocess.Popen(
+        [LADLE, "serve", "--port", str(port), "--data-dir", str(data_dir)],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        deadline = started + 20
+        while True:
+            try:
+                if httpx.get(f"http://127.0.0.1:{port}/", timeout=0.5).status_code == 200:
+                    break
+            except httpx.TransportError:
+                pass
+            if proc.poll() is not None or time.monotonic() > deadline:
+                raise AssertionError(f"server did not come up: {proc.communicate()}")
+            time.sleep(0.05)
+        yield proc, time.monotonic() - started
+    finally:
+        proc.terminate()
+        proc.wait(timeout=15)
+
+
+def test_first_start_creates_db_and_admin_password(tmp_path: Path) -> None:
+    data_dir = tmp_path / "data"
+    port = free_port()
+    with serving(data_dir, env_without_ladle(), port) as (proc, seconds):
+        assert seconds < 5, f"GET / answered only after {seconds:.1f}s"
+        password_file = data_dir / "admin-password"
+        assert stat.S_IMODE(password_file.stat().st_mode) == 0o600
+        password = password_file.read_text().strip()
+        tokens = login(f"http://127.0.0.1:{port}", "admin", password)
+        assert tokens["access_token"]
+        key_mode = stat.S_IMODE((data_dir / "token-signing-key.pem").stat().st_mode)
+        assert key_mode == 0o600
+    out, _ = proc.communicate()
+    assert password in out  # printed once, at first start
+    assert (data_dir / "ladle.db").exists()
+
+    # A second start keeps the password and says nothing about it.
+    with serving(data_dir, env_without_ladle(), port) as (proc, _):
+        assert login(f"http://127.0.0.1:{port}", "admin", password)["access_token"]
+    out, _ = proc.communicate()
+    assert password not in out
+
+
+def test_user_add_and_env_settings(tmp_path: Path) -> None:
+    data_dir = tmp_path / "data"
+    env = env_without_ladle(LADLE_ADMIN_PASSWORD="from-env", LADLE_EXTERNAL_URL="https://api.example.test")
+    add = subprocess.run(
+        [LADLE, "user", "add", "dev1", "--password", "pw1", "--data-dir", str(data_dir)],
+        env=env,
+        capture_output=True,
+        text=True,
+    )
+    assert add.returncode == 0, add.stderr
+    again = subprocess.run(
+        [LADLE, "user", "add", "dev1", "--password", "pw1", "--data-dir", str(data_dir)],
+        env=env,
+        capture_output=True,
+        text=True,
+    )
+    assert again.returncode == 1 and "already exists" in again.stderr
+    port = free_port()
+    with serving(data_dir, env, port):
+        base = f"http://127.0.0.1:{port}"
+        root = httpx.get(f"{base}/").json()
+        assert root["links"]["self"]["href"] == "https://api.example.test"
+        assert login(base, "admin", "from-env")["access_token"]
+        token = login(base, "dev1", "pw1")["access_token"]
+        me = httpx.get(f"{base}/v3/users", headers={"Authorization": f"bearer {token}"}).json()
+        assert [u["username"] for u in me["resources"]] == ["dev1"]
+
+
+def test_bad_configuration_is_reported(tmp_path: Path) -> None:
+    result = subprocess.run(
+        [LADLE, "serve", "--data-dir", str(tmp_path)],
+        env=env_without_ladle(LADLE_PORT="not-a-number"),
+        capture_output=True,
+        text=True,
+    )
+    assert result.returncode == 2
+    assert "LADLE_PORT" in result.stderr
+
+
+@pytest.mark.parametrize("kind", ["sqlite", "postgresql"])
+def test_db_upgrade(tmp_path: Path, kind: str) -> None:
+    url = fresh_database_url(kind, "ladle_test_cli_upgrade", tmp_path)
+    try:
+        for _ in range(2):  # idempotent
+            result = subprocess.run(
+                [LADLE, "db", "upgrade", "--data-dir", str(tmp_path), "--database-url", url],
+                env=env_without_ladle(),
+                capture_output=True,
+                text=True,
+            )
+            assert result.returncode == 0, result.stderr
+            assert "up to date" in result.stdout
+    finally:
+        drop_database(kind, "ladle_test_cli_upgrade")

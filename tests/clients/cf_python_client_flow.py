@@ -1,0 +1,81 @@
+"""Runs inside a venv that holds the real ``cloudfoundry-client`` (it pins its own dependencies).
+
+Usage: python cf_python_client_flow.py BASE_URL USERNAME PASSWORD
+Prints one JSON document describing what the client saw; the test asserts on it.
+"""
+
+import base64
+import json
+import sys
+import time
+from typing import Any
+
+from cloudfoundry_client.client import CloudFoundryClient
+
+
+def token_exp(token: str) -> int:
+    payload = token.split(".")[1]
+    return int(json.loads(base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4)))["exp"])
+
+
+def main() -> None:
+    base, username, password = sys.argv[1:4]
+    report: dict[str, Any] = {}
+    client = CloudFoundryClient(base, verify=False)
+    client.init_with_user_credentials(username, password)
+
+    refreshes: list[str] = []
+    original = client._grant_refresh_token_request
+
+    def counting(refresh_token: str) -> dict[str, Any]:
+        refreshes.append(refresh_token)
+        grant: dict[str, Any] = original(refresh_token)
+        return grant
+
+    client._grant_refresh_token_request = counting
+
+    org = client.v3.organizations.create(f"cfpc-org-{int(time.time() * 1000)}", suspended=False)
+    space = client.v3.spaces.create("cfpc-space", org["guid"])
+    report["org_name"] = client.v3.organizations.get(org["guid"])["name"]
+    report["space_org"] = (
+        client.v3.spaces.get(space["guid"])["relationships"]["organization"]["data"]["guid"] == org["guid"]
+    )
+
+    apps = client.v3.apps
+    created = []
+    for name in ("one", "two", "three"):
+        app = apps._create({"name": name, "relationships": {"space": {"data": {"guid": space["guid"]}}}})
+        created.append(app["guid"])
+    report["created_states"] = [apps.get(g)["state"] for g in created]
+
+    # Force the access token to expire, then keep working: the client must refresh and retry.
+    wait = token_exp(client._access_token) - time.time() + 1.5
+    if wait > 0:
+        time.sleep(wait)
+    listed = [a["name"] for a in apps.list(space_guids=space["guid"], per_page=1)]
+    report["listed_names"] = listed
+    report["refreshes_after_expiry"] = len(refreshes)
+    report["len"] = apps.len(space_guids=space["guid"])
+    report["first"] = apps.get_first(space_guids=space["guid"], order_by="-name")["name"]
+
+    updated = apps._update(created[0], {"name": "uno", "metadata": {"labels": {"tier": "web"}}})
+    report["updated"] = [updated["name"], dict(updated["metadata"]["labels"])]
+
+    fetched = apps.get(created[1], include="space.organization")
+    report["included_space_name"] = fetched.space()["name"]
+    report["env_app_name"] = apps.get_env(created[1])["application_env_json"]["VCAP_APPLICATION"]["name"]
+    report["web_process_type"] = client.v3.processes.get(created[1])["type"]
+    report["space_names_by_filter"] = [s["name"] for s in client.v3.spaces.list(names=["cfpc-space", "nope"])]
+    report["orgs_with_include"] = (
+        client.v3.spaces.get(space["guid"], include="organization").organization()["guid"] == org["guid"]
+    )
+
+    job_guid = apps.remove(created[2])
+    job = client.v3.jobs.wait_for_job_completion(job_guid, step=0.2)
+    report["delete_job"] = [job["operation"], job["state"]]
+    report["after_delete"] = sorted(a["name"] for a in apps.list(space_guids=space["guid"]))
+    json.dump(report, sys.stdout)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,46 @@
+"""Test fixtures: real servers on real databases (SQLite and PostgreSQL), reached over HTTP."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from tests.support.cf import World
+from tests.support.server import RunningServer, run_server
+
+DATABASES = [d for d in os.environ.get("LADLE_TEST_DATABASES", "sqlite,postgresql").split(",") if d]
+
+
+def _worker() -> str:
+    return os.environ.get("PYTEST_XDIST_WORKER", "main")
+
+
+@pytest.fixture(scope="session", params=DATABASES)
+def server(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningServer]:
+    kind: str = request.param
+    data_dir = tmp_path_factory.mktemp(f"ladle-{kind}")
+    with run_server(kind, data_dir, f"ladle_test_{_worker()}") as running:
+        yield running
+
+
+@pytest.fixture(scope="session")
+def world(server: RunningServer) -> World:
+    return World(server)
+
+
+@pytest.fixture
+def org(world: World) -> dict[str, object]:
+    return world.org()
+
+
+@pytest.fixture
+def space(world: World, org: dict[str, object]) -> dict[str, object]:
+    return world.space(org)
+
+
+@pytest.fixture(scope="session")
+def repo_root() -> Path:
+    return Path(__file__).resolve().parent.parent
