@@ -10,7 +10,7 @@ from datetime import UTC, datetime
 __all__ = ["configure_logging"]
 
 # Attributes every LogRecord has; anything else on a record came from ``extra=`` and is data.
-_STANDARD = set(vars(logging.makeLogRecord({}))) | {"message", "asctime", "taskName"}
+_STANDARD = set(vars(logging.makeLogRecord({}))) | {"message", "asctime", "taskName", "color_message"}
 
 
 class JsonFormatter(logging.Formatter):

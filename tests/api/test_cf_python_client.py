@@ -41,6 +41,9 @@ def test_cloudfoundry_client_end_to_end(cf_python: Path, short_token_server: Run
     report = json.loads(result.stdout)
     assert report["org_name"].startswith("cfpc-org-")
     assert report["space_org"] is True
+    assert report["org_renamed"] == report["org_name"] + "-renamed"
+    assert report["space_renamed"] == "cfpc-space-2"
+    assert report["orgs_listed"] is True
     assert report["created_states"] == ["STOPPED"] * 3
     assert report["listed_names"] == ["one", "two", "three"]
     assert report["refreshes_after_expiry"] >= 1

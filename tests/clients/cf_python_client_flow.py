@@ -37,6 +37,10 @@ def main() -> None:
     org = client.v3.organizations.create(f"cfpc-org-{int(time.time() * 1000)}", suspended=False)
     space = client.v3.spaces.create("cfpc-space", org["guid"])
     report["org_name"] = client.v3.organizations.get(org["guid"])["name"]
+    report["org_renamed"] = client.v3.organizations.update(org["guid"], org["name"] + "-renamed")["name"]
+    report["space_renamed"] = client.v3.spaces.update(space["guid"], "cfpc-space-2")["name"]
+    client.v3.spaces.update(space["guid"], "cfpc-space")
+    report["orgs_listed"] = org["guid"] in [o["guid"] for o in client.v3.organizations.list(per_page=1)]
     report["space_org"] = (
         client.v3.spaces.get(space["guid"])["relationships"]["organization"]["data"]["guid"] == org["guid"]
     )
