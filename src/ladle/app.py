@@ -6,21 +6,26 @@ import contextlib
 import logging
 import socket
 from collections.abc import AsyncIterator
+from datetime import timedelta
 
 from starlette.applications import Starlette
+from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException
 from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute
 
+from ladle.actions.recovery import recover_at_startup, sweep_orphan_blobs
 from ladle.api import (
     app_env,
     apps,
     feature_flags,
     jobs,
     organizations,
+    packages,
     processes,
+    resource_matches,
     roles,
     root,
     spaces,
@@ -31,11 +36,14 @@ from ladle.api.middleware import RequestIdMiddleware
 from ladle.api.routing import error_response
 from ladle.auth.keys import load_or_create_signing_key
 from ladle.auth.tokens import ExternalUaaVerifier, LocalVerifier, TokenIssuer, TokenVerifier
+from ladle.blobstore import Blobstores, local_blobstores
 from ladle.bootstrap import prepare
 from ladle.config import Settings
+from ladle.db.revocation import prune_revoked
 from ladle.db.session import Database
 from ladle.deps import Deps
 from ladle.errors import CFError
+from ladle.jobs.executor import PeriodicTask
 from ladle.jobs.inprocess import InProcessExecutor
 from ladle.jobs.kinds import job_kinds
 from ladle.jobs.runner import JobRunner
@@ -44,6 +52,18 @@ from ladle.urls import Urls
 __all__ = ["build_deps", "create_app"]
 
 log = logging.getLogger("ladle")
+
+
+def periodic_tasks(db: Database, blobstores: Blobstores) -> list[PeriodicTask]:
+    def prune_tokens() -> None:
+        with db.session() as s:
+            prune_revoked(s)
+
+    return [
+        # Spare young blobs: they may belong to a write that has not committed its row yet.
+        PeriodicTask("orphan-blobs", 3600, lambda: sweep_orphan_blobs(db, blobstores, timedelta(hours=1))),
+        PeriodicTask("revoked-tokens", 3600, prune_tokens),
+    ]
 
 
 def build_deps(settings: Settings) -> Deps:
@@ -57,9 +77,10 @@ def build_deps(settings: Settings) -> Deps:
         key = load_or_create_signing_key(settings.data_dir)
         issuer = TokenIssuer(key, settings.token_server_url, settings.access_token_ttl, settings.refresh_token_ttl)
         verifier = LocalVerifier(key)
+    blobstores = local_blobstores(settings.blobstore_root)
     worker_id = f"{socket.gethostname()}:{settings.data_dir}"
-    runner = JobRunner(db, settings, job_kinds(), worker_id)
-    executor = InProcessExecutor(runner, workers=settings.job_workers)
+    runner = JobRunner(db, settings, blobstores, job_kinds(), worker_id)
+    executor = InProcessExecutor(runner, workers=settings.job_workers, periodic=periodic_tasks(db, blobstores))
     return Deps(
         settings=settings,
         db=db,
@@ -67,6 +88,8 @@ def build_deps(settings: Settings) -> Deps:
         verifier=verifier,
         issuer=issuer,
         executor=executor,
+        runner=runner,
+        blobstores=blobstores,
     )
 
 
@@ -74,7 +97,19 @@ def _routes(deps: Deps) -> list[BaseRoute]:
     out: list[BaseRoute] = [*root.routes()]
     if deps.issuer is not None:
         out += uaa.routes()
-    for module in (organizations, spaces, apps, app_env, processes, roles, users, feature_flags, jobs):
+    for module in (
+        organizations,
+        spaces,
+        apps,
+        app_env,
+        processes,
+        packages,
+        resource_matches,
+        roles,
+        users,
+        feature_flags,
+        jobs,
+    ):
         out += module.routes()
     return out
 
@@ -96,6 +131,7 @@ def create_app(settings: Settings, deps: Deps | None = None) -> Starlette:
 
     @contextlib.asynccontextmanager
     async def lifespan(_app: Starlette) -> AsyncIterator[None]:
+        await run_in_threadpool(recover_at_startup, deps.settings, deps.db, deps.blobstores, deps.runner)
         deps.executor.start()
         log.info("ladle ready", extra={"url": deps.urls.base, "database": deps.db.engine.url.get_backend_name()})
         try:

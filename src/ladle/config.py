@@ -61,6 +61,11 @@ class Settings:
     max_annotations_per_resource: int = 200
     max_total_results: int | None = None
     max_package_size: int = GIB
+    # Files the resource pool caches and matches (Cloud Controller's defaults).
+    resource_pool_min_size: int = 65536
+    resource_pool_max_size: int = 536870912
+    # An archive may expand at most this many times once it holds more than 64 MiB.
+    max_compression_ratio: int = 200
     # Re-raise unexpected exceptions instead of answering UnknownError (tests want the traceback).
     debug: bool = False
 
@@ -72,6 +77,20 @@ class Settings:
     def effective_external_url(self) -> str:
         url = self.external_url or f"http://{self.host}:{self.port}"
         return url.rstrip("/")
+
+    @property
+    def max_upload_size(self) -> int:
+        """The largest request body an upload may have: a zip of the largest package allowed,
+        with room for incompressible content and the archive's own structures."""
+        return self.max_package_size + self.max_package_size // 10 + 16 * 1024 * 1024
+
+    @property
+    def blobstore_root(self) -> Path:
+        return self.data_dir / "blobs"
+
+    @property
+    def scratch_dir(self) -> Path:
+        return self.data_dir / "tmp"
 
     @property
     def token_server_url(self) -> str:

@@ -6,9 +6,11 @@ from dataclasses import dataclass, field
 
 from ladle.auth.tokens import TokenIssuer, TokenVerifier
 from ladle.auth.users import SeenUsers
+from ladle.blobstore import Blobstores
 from ladle.config import Settings
 from ladle.db.session import Database
 from ladle.jobs.executor import Executor
+from ladle.jobs.runner import JobRunner
 from ladle.urls import Urls
 
 __all__ = ["Deps"]
@@ -23,4 +25,6 @@ class Deps:
     # None when tokens come from an external UAA.
     issuer: TokenIssuer | None
     executor: Executor
+    runner: JobRunner
+    blobstores: Blobstores
     seen_users: SeenUsers = field(default_factory=SeenUsers)

@@ -55,6 +55,13 @@ ERRORS: dict[str, ErrorSpec] = {
         "They have been deleted; please retry package upload.",
     ),
     "AppBitsUploadInvalid": ErrorSpec(160001, 400, "The app upload is invalid: {}"),
+    "AppResourcesFileModeInvalid": ErrorSpec(160003, 400, "The resource file mode is invalid: {}"),
+    "AppResourcesFilePathInvalid": ErrorSpec(160004, 400, "The resource file path is invalid: {}"),
+    # Cloud Controller's nginx answers 413 with HTML; Ladle answers in the envelope, with the
+    # size wording CC uses for packages.
+    "PackageUploadTooLarge": ErrorSpec(
+        150001, 413, "The app package is invalid: Uploads may not be larger than {} bytes"
+    ),
     "StagingError": ErrorSpec(170001, 400, "Staging error: {}"),
     "NotStaged": ErrorSpec(170002, 400, "App has not finished staging"),
     "NoAppDetectedError": ErrorSpec(170003, 400, "An app was not successfully detected by any available buildpack"),

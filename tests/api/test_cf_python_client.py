@@ -55,5 +55,10 @@ def test_cloudfoundry_client_end_to_end(cf_python: Path, short_token_server: Run
     assert report["web_process_type"] == "web"
     assert report["space_names_by_filter"] == ["cfpc-space"]
     assert report["orgs_with_include"] is True
+    assert report["package_state"] == "AWAITING_UPLOAD"
+    assert report["upload_response_state"] == "PROCESSING_UPLOAD"
+    assert report["after_upload"] == "READY"
+    assert report["listed"] is True and report["app_packages"] is True
+    assert (report["copy_state"], report["copy_final"], report["same_checksum"]) == ("COPYING", "READY", True)
     assert report["delete_job"] == ["app.delete", "COMPLETE"]
     assert report["after_delete"] == ["two", "uno"]

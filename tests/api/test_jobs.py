@@ -6,6 +6,7 @@ from datetime import timedelta
 from pathlib import Path
 
 from ladle.actions.jobs import add_job
+from ladle.blobstore import local_blobstores
 from ladle.clock import utcnow
 from ladle.config import Settings
 from ladle.db import migrate
@@ -84,7 +85,8 @@ def test_abandoned_jobs_are_resumed_or_failed_at_start(tmp_path: Path) -> None:
             )
         guids = (retry.guid, once.guid, broken.guid)
         s.commit()
-    executor = InProcessExecutor(JobRunner(db, Settings(data_dir=tmp_path), kinds, "me"), workers=2)
+    stores = local_blobstores(tmp_path / "blobs")
+    executor = InProcessExecutor(JobRunner(db, Settings(data_dir=tmp_path), stores, kinds, "me"), workers=2)
     executor.start()
     executor.submit(guids[2])
     try:

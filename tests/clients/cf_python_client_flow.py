@@ -6,8 +6,11 @@ Prints one JSON document describing what the client saw; the test asserts on it.
 
 import base64
 import json
+import os
 import sys
+import tempfile
 import time
+import zipfile
 from typing import Any
 
 from cloudfoundry_client.client import CloudFoundryClient
@@ -16,6 +19,40 @@ from cloudfoundry_client.client import CloudFoundryClient
 def token_exp(token: str) -> int:
     payload = token.split(".")[1]
     return int(json.loads(base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4)))["exp"])
+
+
+def wait_ready(client: CloudFoundryClient, guid: str) -> str:
+    deadline = time.monotonic() + 60
+    while True:
+        state = str(client.v3.packages.get(guid)["state"])
+        if state in {"READY", "FAILED"} or time.monotonic() > deadline:
+            return state
+        time.sleep(0.1)
+
+
+def package_flow(client: CloudFoundryClient, app_guid: str, other_app_guid: str) -> dict[str, Any]:
+    from cloudfoundry_client.v3.packages import PackageType
+
+    out: dict[str, Any] = {}
+    package = client.v3.packages.create(app_guid, PackageType.BITS)
+    out["package_state"] = package["state"]
+    with tempfile.TemporaryDirectory() as tmp:
+        path = os.path.join(tmp, "app.zip")
+        with zipfile.ZipFile(path, "w") as zf:
+            zf.writestr("index.py", "print('hello from cloudfoundry-client')\n")
+        uploaded = client.v3.packages._upload_bits(package["guid"], path)
+        out["upload_response_state"] = uploaded["state"]
+    out["after_upload"] = wait_ready(client, package["guid"])
+    out["listed"] = [p["guid"] for p in client.v3.packages.list(app_guids=app_guid)] == [package["guid"]]
+    out["app_packages"] = [p["guid"] for p in client.v3.apps.list_packages(app_guid)] == [package["guid"]]
+    copy = client.v3.packages.copy(package["guid"], other_app_guid)
+    out["copy_state"] = copy["state"]
+    out["copy_final"] = wait_ready(client, copy["guid"])
+    out["same_checksum"] = (
+        client.v3.packages.get(copy["guid"])["data"]["checksum"]
+        == client.v3.packages.get(package["guid"])["data"]["checksum"]
+    )
+    return out
 
 
 def main() -> None:
@@ -73,6 +110,8 @@ def main() -> None:
     report["orgs_with_include"] = (
         client.v3.spaces.get(space["guid"], include="organization").organization()["guid"] == org["guid"]
     )
+
+    report.update(package_flow(client, created[1], created[0]))
 
     job_guid = apps.remove(created[2])
     job = client.v3.jobs.wait_for_job_completion(job_guid, step=0.2)

@@ -8,14 +8,13 @@ from starlette.responses import Response
 from starlette.routing import BaseRoute
 
 from ladle.api.guards import readable_app
-from ladle.api.listing import parse_list_or_raise
+from ladle.api.listing import parse_list_or_raise, reject_nested_filters
 from ladle.api.routing import RequestContext, cf_json, get
 from ladle.db.lookup import by_guid, space_ref
 from ladle.db.metadata import load_metadata
 from ladle.db.models import Process
 from ladle.db.processes import ProcessContext, process_contexts, process_of_app, processes_page
 from ladle.errors import CFError
-from ladle.messages.base import quote_list
 from ladle.messages.lists import ListSpec
 from ladle.presenters.pagination import present_page
 from ladle.presenters.process import present_process
@@ -27,7 +26,6 @@ LIST = ListSpec(
     keys=("app_guid", "types", "space_guids", "organization_guids", "app_guids", "embed"),
     array_keys=frozenset({"types", "space_guids", "organization_guids", "app_guids"}),
 )
-NESTED_FORBIDDEN = ("app_guids", "organization_guids", "space_guids")
 
 
 def _present_all(
@@ -75,9 +73,7 @@ def list_processes(ctx: RequestContext) -> Response:
 
 def list_app_processes(ctx: RequestContext) -> Response:
     app, _ = readable_app(ctx, ctx.param("guid"))
-    forbidden = [k for k in NESTED_FORBIDDEN if k in ctx.query]
-    if forbidden:
-        raise CFError("BadQueryParameter", f"Unknown query parameter(s): {quote_list(forbidden)}")
+    reject_nested_filters(ctx)
     return _list(ctx, app.guid, ctx.urls.v3("apps", app.guid, "processes"))
 
 

@@ -23,9 +23,11 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
+from ladle.api.uploads import receive_form
 from ladle.auth.identity import Identity
 from ladle.auth.permissions import Permissions
 from ladle.auth.tokens import InvalidToken
+from ladle.config import Settings
 from ladle.db.revocation import is_revoked
 from ladle.deps import Deps
 from ladle.errors import UNKNOWN_ERROR, CFError, render_error
@@ -175,7 +177,69 @@ def endpoint(handler: Handler, *, access: Access = "scoped") -> Callable[[Reques
     return run
 
 
-def _call(deps: Deps, handler: Handler, access: Access, request: Request, body: bytes) -> Response:
+@dataclass(frozen=True)
+class UploadSpec:
+    """Which multipart fields of an upload are files, and how large they may be."""
+
+    file_fields: frozenset[str]
+    max_bytes: Callable[[Settings], int]
+    too_large: Callable[[Settings], CFError]
+
+
+def upload_endpoint(handler: Handler, spec: UploadSpec) -> Callable[[Request], Awaitable[Response]]:
+    """Like :func:`endpoint`, for multipart uploads: the token is checked before the body is read,
+    file parts stream to scratch files, and the handler finds the form in ``ctx.extras["form"]``.
+
+    A handler that keeps an uploaded file moves it away (or drops it from the form); whatever
+    is left when the handler returns is deleted.
+    """
+
+    async def run(request: Request) -> Response:
+        deps: Deps = request.app.state.deps
+        refused = await run_in_threadpool(_gate, deps, request)
+        if refused is not None:
+            return refused
+        settings = deps.settings
+        try:
+            form = await receive_form(
+                request,
+                settings.data_dir / "tmp" / "uploads",
+                file_fields=spec.file_fields,
+                max_file_bytes=spec.max_bytes(settings),
+                too_large=lambda: spec.too_large(settings),
+            )
+        except CFError as exc:
+            return error_response(exc)
+        try:
+            return await run_in_threadpool(_call, deps, handler, "scoped", request, b"", extras={"form": form})
+        finally:
+            form.discard()
+
+    run.__name__ = handler.__name__
+    return run
+
+
+def _gate(deps: Deps, request: Request) -> Response | None:
+    try:
+        with deps.db.session() as session:
+            identity = authenticate(deps, request.headers)
+            scope_gate(identity, request.method)
+            if identity is not None and is_revoked(session, identity.jti):
+                raise CFError("InvalidAuthToken")
+    except CFError as exc:
+        return error_response(exc)
+    return None
+
+
+def _call(
+    deps: Deps,
+    handler: Handler,
+    access: Access,
+    request: Request,
+    body: bytes,
+    *,
+    extras: dict[str, Any] | None = None,
+) -> Response:
     try:
         with deps.db.session() as session:
             identity = None if access == "public" else authenticate(deps, request.headers)
@@ -197,6 +261,7 @@ def _call(deps: Deps, handler: Handler, access: Access, request: Request, body: 
                 body=body,
                 identity=identity,
                 db=session,
+                extras=extras or {},
             )
             request.state.user_guid = identity.user_guid if identity else None
             return handler(ctx)

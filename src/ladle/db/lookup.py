@@ -21,6 +21,7 @@ RESOURCE_TABLES: dict[str, type[Resource]] = {
     "space": Space,
     "organization": Organization,
     "role": models.Role,
+    "package": models.Package,
 }
 
 

@@ -11,6 +11,7 @@ from typing import Any
 
 from sqlalchemy import (
     JSON,
+    BigInteger,
     Boolean,
     DateTime,
     ForeignKey,
@@ -98,6 +99,28 @@ class Role(Resource):
         String(36), ForeignKey("spaces.guid", ondelete="CASCADE"), index=True
     )
 
+    # NULLs never collide in a unique index, so each kind of role gets its own partial index.
+    __table_args__ = (
+        Index(
+            "ux_roles_org_role",
+            "type",
+            "user_guid",
+            "organization_guid",
+            unique=True,
+            sqlite_where=space_guid.is_(None),
+            postgresql_where=space_guid.is_(None),
+        ),
+        Index(
+            "ux_roles_space_role",
+            "type",
+            "user_guid",
+            "space_guid",
+            unique=True,
+            sqlite_where=space_guid.is_not(None),
+            postgresql_where=space_guid.is_not(None),
+        ),
+    )
+
 
 class Stack(Resource):
     __tablename__ = "stacks"
@@ -148,6 +171,23 @@ class Process(Resource):
     state: Mapped[str] = mapped_column(String(16), default="STOPPED")
 
 
+class Package(Resource):
+    """App source bits (a zip in the package blobstore, keyed by guid) or a docker image."""
+
+    __tablename__ = "packages"
+
+    app_guid: Mapped[str] = mapped_column(String(36), ForeignKey("apps.guid"), index=True)
+    type: Mapped[str] = mapped_column(String(16))
+    state: Mapped[str] = mapped_column(String(32), index=True)
+    error: Mapped[str | None] = mapped_column(Text)
+    sha1: Mapped[str | None] = mapped_column(String(40))
+    sha256: Mapped[str | None] = mapped_column(String(64))
+    size: Mapped[int | None] = mapped_column(BigInteger)
+    docker_image: Mapped[str | None] = mapped_column(Text)
+    docker_username: Mapped[str | None] = mapped_column(Text)
+    docker_password: Mapped[str | None] = mapped_column(Text)
+
+
 class FeatureFlag(Resource):
     """An operator's override of a feature flag; flags without a row keep their default."""
 
@@ -177,6 +217,8 @@ class Job(Resource):
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     # Which worker holds the job and until when; another worker may take it after that.
     claimed_by: Mapped[str | None] = mapped_column(String(255))
+    # Set when only one worker can run the job (it needs a file on that machine).
+    node: Mapped[str | None] = mapped_column(String(255))
     claimed_until: Mapped[datetime | None] = mapped_column(DateTime)
 
 

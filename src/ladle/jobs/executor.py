@@ -12,10 +12,11 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
+from ladle.blobstore import Blobstores
 from ladle.config import Settings
 from ladle.db.session import Database
 
-__all__ = ["Executor", "JobContext", "JobKind"]
+__all__ = ["Executor", "JobContext", "JobKind", "PeriodicTask"]
 
 
 @dataclass
@@ -26,6 +27,7 @@ class JobContext:
     payload: dict[str, Any]
     db: Database
     settings: Settings
+    blobstores: Blobstores
     warnings: list[str] = field(default_factory=list)
 
     def warn(self, message: str) -> None:
@@ -42,6 +44,16 @@ class JobKind:
     # with attempts left is started again; otherwise it fails and ``on_abandoned`` tidies up.
     max_attempts: int = 1
     on_failure: Callable[[JobContext, str], None] | None = None
+
+
+@dataclass(frozen=True)
+class PeriodicTask:
+    """Housekeeping that runs every ``interval`` seconds (sweeps, pruning). It must be idempotent:
+    with several servers, each runs it."""
+
+    name: str
+    interval: float
+    run: Callable[[], object]
 
 
 class Executor(Protocol):

@@ -8,8 +8,10 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 from concurrent.futures import ThreadPoolExecutor
 
+from ladle.jobs.executor import PeriodicTask
 from ladle.jobs.runner import LEASE_SECONDS, JobRunner
 
 __all__ = ["InProcessExecutor"]
@@ -18,8 +20,16 @@ log = logging.getLogger("ladle.jobs")
 
 
 class InProcessExecutor:
-    def __init__(self, runner: JobRunner, workers: int, sweep_interval: float = 10.0) -> None:
+    def __init__(
+        self,
+        runner: JobRunner,
+        workers: int,
+        sweep_interval: float = 10.0,
+        periodic: list[PeriodicTask] | None = None,
+    ) -> None:
         self.runner = runner
+        self.periodic = list(periodic or [])
+        self._last_run: dict[str, float] = {}
         self.workers = workers
         self.sweep_interval = sweep_interval
         self._pool: ThreadPoolExecutor | None = None
@@ -69,6 +79,19 @@ class InProcessExecutor:
                         self.submit(guid)
             except Exception:
                 log.exception("job housekeeping failed")
+            self._run_periodic()
+
+    def _run_periodic(self) -> None:
+        now = time.monotonic()
+        for task in self.periodic:
+            last = self._last_run.setdefault(task.name, now)
+            if now - last < task.interval:
+                continue
+            self._last_run[task.name] = now
+            try:
+                task.run()
+            except Exception:
+                log.exception("periodic task failed", extra={"task": task.name})
 
     def idle(self) -> bool:
         with self._lock:

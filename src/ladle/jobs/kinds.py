@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from ladle.actions import deletion
+from ladle.actions import deletion, package_bits
 from ladle.jobs.executor import JobKind
 
 __all__ = ["job_kinds"]
@@ -15,5 +15,9 @@ def job_kinds() -> dict[str, JobKind]:
         JobKind("space.delete", deletion.run_space_delete, max_attempts=3),
         JobKind("organization.delete", deletion.run_organization_delete, max_attempts=3),
         JobKind("role.delete", deletion.run_role_delete, max_attempts=3),
+        # An upload's file does not survive a restart, so an interrupted upload fails cleanly.
+        JobKind("package.upload", package_bits.run_package_upload, on_failure=package_bits.fail_upload),
+        JobKind("package.copy", package_bits.run_package_copy, max_attempts=3, on_failure=package_bits.fail_copy),
+        JobKind("package.delete", package_bits.run_package_delete, max_attempts=3),
     ]
     return {kind.operation: kind for kind in kinds}

@@ -14,6 +14,7 @@ from datetime import timedelta
 
 from sqlalchemy import or_, select, update
 
+from ladle.blobstore import Blobstores
 from ladle.clock import utcnow
 from ladle.config import Settings
 from ladle.db.models import Job
@@ -33,9 +34,17 @@ ABANDONED = "The job was abandoned: the worker running it stopped before it fini
 
 
 class JobRunner:
-    def __init__(self, db: Database, settings: Settings, kinds: Mapping[str, JobKind], worker_id: str) -> None:
+    def __init__(
+        self,
+        db: Database,
+        settings: Settings,
+        blobstores: Blobstores,
+        kinds: Mapping[str, JobKind],
+        worker_id: str,
+    ) -> None:
         self.db = db
         self.settings = settings
+        self.blobstores = blobstores
         self.kinds = kinds
         self.worker_id = worker_id
 
@@ -48,6 +57,7 @@ class JobRunner:
                 .where(
                     Job.guid == guid,
                     Job.state == "PROCESSING",
+                    or_(Job.node.is_(None), Job.node == self.worker_id),
                     or_(Job.claimed_until.is_(None), Job.claimed_until < now, Job.claimed_by == self.worker_id),
                 )
                 .values(
@@ -85,6 +95,7 @@ class JobRunner:
                 payload=dict(job.payload or {}),
                 db=self.db,
                 settings=self.settings,
+                blobstores=self.blobstores,
             )
             attempts = job.attempts
         kind = self.kinds.get(ctx.operation)
@@ -136,6 +147,15 @@ class JobRunner:
         else:
             log.info("job complete", extra={"job": ctx.guid, "operation": ctx.operation})
 
+    def retryable(self, guid: str) -> bool:
+        """Whether an abandoned job may start again (it has attempts left)."""
+        with self.db.session() as s:
+            row = s.execute(select(Job.operation, Job.attempts).where(Job.guid == guid)).first()
+        if row is None:
+            return False
+        kind = self.kinds.get(row[0])
+        return kind is not None and row[1] < kind.max_attempts
+
     def abandoned(self, *, at_startup: bool, limit: int = 100) -> list[str]:
         """Unfinished jobs no live worker holds.
 
@@ -148,9 +168,13 @@ class JobRunner:
             Job.claimed_until < now,
             (Job.claimed_until.is_(None)) & (Job.created_at < now - timedelta(seconds=UNCLAIMED_GRACE)),
         )
-        condition = or_(held_by_nobody, Job.claimed_by == self.worker_id) if at_startup else held_by_nobody
+        condition = held_by_nobody
+        if at_startup:
+            # Before this worker starts, anything it held or was bound to is certainly abandoned.
+            condition = or_(held_by_nobody, Job.claimed_by == self.worker_id, Job.node == self.worker_id)
+        mine = or_(Job.node.is_(None), Job.node == self.worker_id)
         with self.db.session() as s:
             rows = s.scalars(
-                select(Job.guid).where(Job.state == "PROCESSING", condition).order_by(Job.id).limit(limit)
+                select(Job.guid).where(Job.state == "PROCESSING", mine, condition).order_by(Job.id).limit(limit)
             ).all()
         return list(rows)

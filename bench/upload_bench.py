@@ -1,0 +1,244 @@
+"""Package upload: throughput against this machine's floor, and the server's memory while it works.
+
+The floor is one process reading the same file once, hashing it with sha1 and sha256 and
+writing it, with fsync, to the filesystem that holds the server's data. The measured time runs
+from the start of the upload request until the package is READY. Memory is the server's
+resident set, sampled every 20 ms, above what it used just before the upload.
+
+    python bench/upload_bench.py [--size-mib 1024] [--runs 3] [--workdir DIR]
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import os
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import zipfile
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+
+MIB = 1024 * 1024
+CHUNK = MIB
+BOUNDARY = "ladle-bench-boundary"
+
+
+def rss_bytes(pid: int) -> int:
+    with open(f"/proc/{pid}/status") as fh:
+        for line in fh:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) * 1024
+    raise RuntimeError("no VmRSS")
+
+
+def write_bytes_of(pid: int) -> int:
+    with open(f"/proc/{pid}/io") as fh:
+        for line in fh:
+            if line.startswith("write_bytes:"):
+                return int(line.split()[1])
+    return 0
+
+
+def make_archive(path: Path, size_mib: int) -> None:
+    """Random (incompressible) files of 64 MiB, stored: a package of ``size_mib`` of content."""
+    remaining = size_mib * MIB - MIB  # stay under the 1 GiB package limit with headers included
+    index = 0
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_STORED) as zf:
+        while remaining > 0:
+            size = min(64 * MIB, remaining)
+            with zf.open(f"assets/blob-{index:03}.bin", "w") as fh:
+                left = size
+                while left:
+                    piece = os.urandom(min(4 * MIB, left))
+                    fh.write(piece)
+                    left -= len(piece)
+            remaining -= size
+            index += 1
+
+
+def floor_seconds(source: Path, target_dir: Path) -> float:
+    """Read once, sha1 + sha256, write with fsync: the least any server could do with these bytes."""
+    target = target_dir / "floor.bin"
+    started = time.perf_counter()
+    sha1, sha256 = hashlib.sha1(), hashlib.sha256()  # what the server computes too
+    with open(source, "rb") as src, open(target, "wb") as dst:
+        while chunk := src.read(CHUNK):
+            sha1.update(chunk)
+            sha256.update(chunk)
+            dst.write(chunk)
+        dst.flush()
+        os.fsync(dst.fileno())
+    elapsed = time.perf_counter() - started
+    target.unlink()
+    return elapsed
+
+
+class Server:
+    def __init__(self, data_dir: Path) -> None:
+        port = _free_port()
+        self.url = f"http://127.0.0.1:{port}"
+        env = {k: v for k, v in os.environ.items() if not k.startswith("LADLE_")}
+        env.update(LADLE_ADMIN_PASSWORD="bench", LADLE_LOG_LEVEL="warning")
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "ladle", "serve", "--port", str(port), "--data-dir", str(data_dir)],
+            env=env,
+            stdout=subprocess.DEVNULL,
+        )
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                httpx.get(self.url + "/", timeout=1)
+                break
+            except httpx.TransportError:
+                if time.monotonic() > deadline or self.proc.poll() is not None:
+                    raise RuntimeError("server did not start") from None
+                time.sleep(0.1)
+        token = httpx.post(
+            self.url + "/oauth/token",
+            data={"grant_type": "password", "username": "admin", "password": "bench"},
+            auth=("cf", ""),
+        ).json()["access_token"]
+        self.http = httpx.Client(base_url=self.url, headers={"Authorization": f"bearer {token}"}, timeout=600)
+
+    def post(self, path: str, body: dict[str, object]) -> dict[str, object]:
+        response = self.http.post(path, json=body)
+        response.raise_for_status()
+        result: dict[str, object] = response.json()
+        return result
+
+    def stop(self) -> None:
+        self.proc.terminate()
+        self.proc.wait(timeout=30)
+
+
+def _free_port() -> int:
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def multipart(path: Path) -> Iterator[bytes]:
+    yield (
+        f'--{BOUNDARY}\r\nContent-Disposition: form-data; name="bits"; filename="package.zip"\r\n'
+        "Content-Type: application/zip\r\n\r\n"
+    ).encode()
+    with open(path, "rb") as fh:
+        while chunk := fh.read(CHUNK):
+            yield chunk
+    yield f"\r\n--{BOUNDARY}--\r\n".encode()
+
+
+def wait_quiet(pid: int, seconds: float = 2.0, limit: float = 300.0) -> None:
+    """Wait until the server stops writing (it feeds the resource pool after READY)."""
+    deadline = time.monotonic() + limit
+    last = write_bytes_of(pid)
+    quiet_since = time.monotonic()
+    while time.monotonic() < deadline:
+        time.sleep(0.25)
+        now = write_bytes_of(pid)
+        if now != last:
+            last, quiet_since = now, time.monotonic()
+        elif time.monotonic() - quiet_since >= seconds:
+            return
+
+
+def upload_once(server: Server, app_guid: str, archive: Path) -> tuple[float, int]:
+    package = server.post("/v3/packages", {"type": "bits", "relationships": {"app": {"data": {"guid": app_guid}}}})
+    guid = str(package["guid"])
+    baseline = rss_bytes(server.proc.pid)
+    peak = baseline
+    stop = threading.Event()
+
+    def sample() -> None:
+        nonlocal peak
+        while not stop.is_set():
+            peak = max(peak, rss_bytes(server.proc.pid))
+            time.sleep(0.02)
+
+    sampler = threading.Thread(target=sample, daemon=True)
+    sampler.start()
+    started = time.perf_counter()
+    size = archive.stat().st_size
+    response = server.http.post(
+        f"/v3/packages/{guid}/upload",
+        content=multipart(archive),
+        headers={"Content-Type": f"multipart/form-data; boundary={BOUNDARY}"},
+    )
+    response.raise_for_status()
+    while True:
+        state = server.http.get(f"/v3/packages/{guid}").json()["state"]
+        if state == "READY":
+            break
+        if state == "FAILED":
+            raise RuntimeError(server.http.get(f"/v3/packages/{guid}").json()["data"]["error"])
+        time.sleep(0.02)
+    elapsed = time.perf_counter() - started
+    stop.set()
+    sampler.join()
+    wait_quiet(server.proc.pid)
+    server.http.delete(f"/v3/packages/{guid}")
+    _ = size
+    return elapsed, peak - baseline
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--size-mib", type=int, default=1024)
+    parser.add_argument("--runs", type=int, default=3)
+    parser.add_argument("--workdir", type=Path, default=None, help="where data and the archive go (one filesystem)")
+    args = parser.parse_args()
+    workdir = Path(tempfile.mkdtemp(prefix="ladle-bench-", dir=args.workdir))
+    try:
+        archive = workdir / "app.zip"
+        print(f"building a {args.size_mib} MiB archive in {workdir} ...", flush=True)
+        make_archive(archive, args.size_mib)
+        size = archive.stat().st_size
+        data_dir = workdir / "data"
+        server = Server(data_dir)
+        try:
+            org = server.post("/v3/organizations", {"name": "bench"})
+            space = server.post(
+                "/v3/spaces", {"name": "bench", "relationships": {"organization": {"data": {"guid": org["guid"]}}}}
+            )
+            app = server.post(
+                "/v3/apps", {"name": "bench", "relationships": {"space": {"data": {"guid": space["guid"]}}}}
+            )
+            floors, uploads, growths = [], [], []
+            for run in range(1, args.runs + 1):
+                os.sync()
+                floor = floor_seconds(archive, data_dir)
+                os.sync()
+                elapsed, growth = upload_once(server, str(app["guid"]), archive)
+                floors.append(floor)
+                uploads.append(elapsed)
+                growths.append(growth)
+                print(
+                    f"run {run}: floor {floor:6.2f}s ({size / MIB / floor:7.1f} MiB/s)   "
+                    f"upload to READY {elapsed:6.2f}s ({size / MIB / elapsed:7.1f} MiB/s)   "
+                    f"ratio {floor / elapsed:5.2f}   server RSS growth {growth / MIB:6.1f} MiB",
+                    flush=True,
+                )
+        finally:
+            server.stop()
+        floor, upload = statistics.median(floors), statistics.median(uploads)
+        print(
+            f"\nmedian over {args.runs} runs of {size / MIB:.0f} MiB: throughput ratio to floor "
+            f"{floor / upload:.2f} (target >= 0.60); worst RSS growth {max(growths) / MIB:.1f} MiB (target < 64)"
+        )
+    finally:
+        shutil.rmtree(workdir, ignore_errors=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,75 @@
+"""Putting things straight after a crash: unfinished writes, abandoned jobs, orphan blobs."""
+
+from __future__ import annotations
+
+import logging
+import shutil
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import timedelta
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from ladle.blobstore import Blobstore, Blobstores
+from ladle.clock import utcnow
+from ladle.config import Settings
+from ladle.db.models import Package
+from ladle.db.session import Database
+from ladle.jobs.runner import JobRunner
+
+__all__ = ["recover_at_startup", "sweep_orphan_blobs"]
+
+log = logging.getLogger("ladle.recovery")
+
+# Package states whose blob is (or is about to be) the package's content.
+LIVE_PACKAGE_STATES = ("READY", "PROCESSING_UPLOAD", "COPYING")
+
+
+@dataclass(frozen=True)
+class _Bucket:
+    name: str
+    store: Blobstore
+    is_live: Callable[[Session, str], bool]
+
+
+def _package_is_live(session: Session, key: str) -> bool:
+    state = session.scalar(select(Package.state).where(Package.guid == key))
+    return state in LIVE_PACKAGE_STATES
+
+
+def _buckets(blobstores: Blobstores) -> list[_Bucket]:
+    return [_Bucket("packages", blobstores.packages, _package_is_live)]
+
+
+def sweep_orphan_blobs(db: Database, blobstores: Blobstores, older_than: timedelta | None = None) -> int:
+    """Delete blobs no live resource points at; ``older_than`` spares blobs being written now."""
+    removed = 0
+    cutoff = utcnow() - older_than if older_than is not None else None
+    for bucket in _buckets(blobstores):
+        with db.session() as s:
+            for entry in bucket.store.entries():
+                if cutoff is not None and entry.modified > cutoff:
+                    continue
+                if not bucket.is_live(s, entry.key):
+                    bucket.store.delete(entry.key)
+                    removed += 1
+                    log.info("orphan blob deleted", extra={"bucket": bucket.name, "key": entry.key})
+    return removed
+
+
+def recover_at_startup(settings: Settings, db: Database, blobstores: Blobstores, runner: JobRunner) -> None:
+    """Run before the server takes requests or starts jobs: nothing else is writing yet."""
+    leftovers = blobstores.recover()
+    for scratch in (settings.scratch_dir / "uploads", settings.scratch_dir / "packages"):
+        shutil.rmtree(scratch, ignore_errors=True)
+    settled = 0
+    for guid in runner.abandoned(at_startup=True):
+        if not runner.retryable(guid):
+            runner.run(guid)  # over its attempts: this fails it and tidies up after it
+            settled += 1
+    orphans = sweep_orphan_blobs(db, blobstores)
+    log.info(
+        "startup recovery done",
+        extra={"unfinished_writes": leftovers, "jobs_failed": settled, "orphan_blobs": orphans},
+    )

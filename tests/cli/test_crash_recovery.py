@@ -1,0 +1,170 @@
+"""SIGKILL in the middle of an upload: after a restart nothing claims to be READY and nothing leaks."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from tests.support.archives import make_zip
+from tests.support.cf import login
+from tests.support.server import drop_database, fresh_database_url
+from tests.support.services import free_port
+
+LADLE = str(Path(sys.executable).parent / "ladle")
+BOUNDARY = "ladle-crash-test-boundary"
+
+
+class Server:
+    def __init__(self, data_dir: Path, database_url: str) -> None:
+        self.data_dir = data_dir
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        env = {k: v for k, v in os.environ.items() if not k.startswith("LADLE_")}
+        env.update(LADLE_ADMIN_PASSWORD="pw", LADLE_DATABASE_URL=database_url, LADLE_LOG_LEVEL="warning")
+        self.proc = subprocess.Popen(
+            [LADLE, "serve", "--port", str(self.port), "--data-dir", str(data_dir)],
+            env=env,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        deadline = time.monotonic() + 20
+        while True:
+            try:
+                if httpx.get(f"{self.url}/", timeout=0.5).status_code == 200:
+                    break
+            except httpx.TransportError:
+                pass
+            assert self.proc.poll() is None and time.monotonic() < deadline, "server did not start"
+            time.sleep(0.05)
+        self.headers = {"Authorization": "bearer " + login(self.url, "admin", "pw")["access_token"]}
+
+    def call(self, method: str, path: str, **kwargs: Any) -> httpx.Response:
+        return httpx.request(method, self.url + path, headers=self.headers, timeout=60, **kwargs)
+
+    def kill(self) -> None:
+        self.proc.send_signal(signal.SIGKILL)
+        self.proc.wait(timeout=10)
+
+    def stop(self) -> None:
+        self.proc.terminate()
+        self.proc.wait(timeout=15)
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def database(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    url = fresh_database_url(request.param, "ladle_test_crash", tmp_path)
+    yield url
+    drop_database(request.param, "ladle_test_crash")
+
+
+def make_package(server: Server) -> str:
+    org = server.call("POST", "/v3/organizations", json={"name": "crash"}).json()
+    space = server.call(
+        "POST", "/v3/spaces", json={"name": "s", "relationships": {"organization": {"data": {"guid": org["guid"]}}}}
+    ).json()
+    app = server.call(
+        "POST", "/v3/apps", json={"name": "a", "relationships": {"space": {"data": {"guid": space["guid"]}}}}
+    ).json()
+    package = server.call(
+        "POST", "/v3/packages", json={"type": "bits", "relationships": {"app": {"data": {"guid": app["guid"]}}}}
+    ).json()
+    return str(package["guid"])
+
+
+def multipart_head() -> bytes:
+    return (
+        f'--{BOUNDARY}\r\nContent-Disposition: form-data; name="bits"; filename="package.zip"\r\n'
+        f"Content-Type: application/zip\r\n\r\n"
+    ).encode()
+
+
+def stored_files(data_dir: Path) -> list[Path]:
+    return [p for p in (data_dir / "blobs" / "packages").rglob("*") if p.is_file()]
+
+
+def scratch_files(data_dir: Path) -> list[Path]:
+    return [p for p in (data_dir / "tmp").rglob("*") if p.is_file()]
+
+
+def test_kill_during_upload_body(tmp_path: Path, database: str) -> None:
+    data_dir = tmp_path / "data"
+    server = Server(data_dir, database)
+    guid = make_package(server)
+    payload = make_zip({"big.bin": os.urandom(8 * 1024 * 1024)})
+    head = multipart_head()
+    release = threading.Event()
+
+    def body() -> Iterator[bytes]:
+        yield head
+        yield payload[: len(payload) // 2]
+        release.wait(30)  # the rest never comes: the server dies first
+        yield payload[len(payload) // 2 :]
+
+    def send() -> None:
+        with contextlib.suppress(httpx.TransportError):
+            httpx.post(
+                f"{server.url}/v3/packages/{guid}/upload",
+                content=body(),
+                headers={**server.headers, "Content-Type": f"multipart/form-data; boundary={BOUNDARY}"},
+                timeout=30,
+            )
+
+    sender = threading.Thread(target=send, daemon=True)
+    sender.start()
+    deadline = time.monotonic() + 20
+    while not [p for p in scratch_files(data_dir) if p.stat().st_size > 1024 * 1024]:
+        assert time.monotonic() < deadline, "the server never started writing the upload"
+        time.sleep(0.02)
+    server.kill()
+    release.set()
+    assert scratch_files(data_dir), "a partial upload should be on disk at the moment of the kill"
+
+    restarted = Server(data_dir, database)
+    try:
+        package = restarted.call("GET", f"/v3/packages/{guid}").json()
+        assert package["state"] == "AWAITING_UPLOAD"
+        assert package["data"]["checksum"]["value"] is None
+        assert scratch_files(data_dir) == []
+        assert stored_files(data_dir) == []
+        # The package still takes an upload after the crash.
+        r = restarted.call("POST", f"/v3/packages/{guid}/upload", files={"bits": ("p.zip", payload)})
+        assert r.status_code == 200
+    finally:
+        restarted.stop()
+
+
+def test_kill_after_upload_accepted(tmp_path: Path, database: str) -> None:
+    data_dir = tmp_path / "data"
+    server = Server(data_dir, database)
+    guid = make_package(server)
+    payload = make_zip({f"f{i}.bin": os.urandom(16 * 1024 * 1024) for i in range(12)})
+    r = server.call("POST", f"/v3/packages/{guid}/upload", files={"bits": ("p.zip", payload)})
+    assert r.status_code == 200 and r.json()["state"] == "PROCESSING_UPLOAD"
+    server.kill()
+
+    restarted = Server(data_dir, database)
+    try:
+        package = restarted.call("GET", f"/v3/packages/{guid}").json()
+        blobs = stored_files(data_dir)
+        assert scratch_files(data_dir) == []
+        if package["state"] == "READY":  # the job won the race with the kill
+            assert len(blobs) == 1
+        else:
+            assert package["state"] == "FAILED"
+            assert package["data"]["error"] == (
+                "The job was abandoned: the worker running it stopped before it finished."
+            )
+            assert blobs == []
+    finally:
+        restarted.stop()
