@@ -7,6 +7,7 @@ import shutil
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import timedelta
+from pathlib import Path
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -14,7 +15,7 @@ from sqlalchemy.orm import Session
 from ladle.blobstore import Blobstore, Blobstores
 from ladle.clock import utcnow
 from ladle.config import Settings
-from ladle.db.models import Package
+from ladle.db.models import Job, Package
 from ladle.db.session import Database
 from ladle.jobs.runner import JobRunner
 
@@ -58,11 +59,26 @@ def sweep_orphan_blobs(db: Database, blobstores: Blobstores, older_than: timedel
     return removed
 
 
+def _clear_scratch(settings: Settings, db: Database) -> None:
+    """Remove scratch files, except uploads whose job has not started: those are whole (they were
+    fsynced before the upload was accepted) and their job resumes."""
+    with db.session() as s:
+        payloads = s.scalars(
+            select(Job.payload).where(Job.state == "PROCESSING", Job.operation == "package.upload", Job.attempts == 0)
+        ).all()
+    keep = {Path(p["upload"]) for p in payloads if p and p.get("upload")}
+    shutil.rmtree(settings.scratch_dir / "packages", ignore_errors=True)
+    uploads = settings.scratch_dir / "uploads"
+    if uploads.is_dir():
+        for path in uploads.iterdir():
+            if path not in keep:
+                path.unlink(missing_ok=True)
+
+
 def recover_at_startup(settings: Settings, db: Database, blobstores: Blobstores, runner: JobRunner) -> None:
     """Run before the server takes requests or starts jobs: nothing else is writing yet."""
     leftovers = blobstores.recover()
-    for scratch in (settings.scratch_dir / "uploads", settings.scratch_dir / "packages"):
-        shutil.rmtree(scratch, ignore_errors=True)
+    _clear_scratch(settings, db)
     settled = 0
     for guid in runner.abandoned(at_startup=True):
         if not runner.retryable(guid):
