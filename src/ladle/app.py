@@ -17,11 +17,16 @@ from starlette.responses import Response
 from starlette.routing import BaseRoute
 
 from ladle.actions.recovery import recover_at_startup, sweep_orphan_blobs
+from ladle.actions.staging_jobs import fail_expired_builds
 from ladle.api import (
     app_env,
     apps,
+    buildpacks,
+    builds,
+    droplets,
     feature_flags,
     jobs,
+    log_cache,
     organizations,
     packages,
     processes,
@@ -29,6 +34,7 @@ from ladle.api import (
     roles,
     root,
     spaces,
+    stacks,
     uaa,
     users,
 )
@@ -39,6 +45,7 @@ from ladle.auth.tokens import ExternalUaaVerifier, LocalVerifier, TokenIssuer, T
 from ladle.blobstore import Blobstores, local_blobstores
 from ladle.bootstrap import prepare
 from ladle.config import Settings
+from ladle.db.logs import prune_log_lines
 from ladle.db.revocation import prune_revoked
 from ladle.db.session import Database
 from ladle.deps import Deps
@@ -54,15 +61,21 @@ __all__ = ["build_deps", "create_app"]
 log = logging.getLogger("ladle")
 
 
-def periodic_tasks(db: Database, blobstores: Blobstores) -> list[PeriodicTask]:
+def periodic_tasks(db: Database, blobstores: Blobstores, settings: Settings) -> list[PeriodicTask]:
     def prune_tokens() -> None:
         with db.session() as s:
             prune_revoked(s)
+
+    def prune_logs() -> None:
+        with db.session() as s:
+            prune_log_lines(s, settings.max_log_lines_per_app)
 
     return [
         # Spare young blobs: they may belong to a write that has not committed its row yet.
         PeriodicTask("orphan-blobs", 3600, lambda: sweep_orphan_blobs(db, blobstores, timedelta(hours=1))),
         PeriodicTask("revoked-tokens", 3600, prune_tokens),
+        PeriodicTask("expired-builds", 60, lambda: fail_expired_builds(db, settings)),
+        PeriodicTask("log-lines", 600, prune_logs),
     ]
 
 
@@ -80,7 +93,9 @@ def build_deps(settings: Settings) -> Deps:
     blobstores = local_blobstores(settings.blobstore_root)
     worker_id = f"{socket.gethostname()}:{settings.data_dir}"
     runner = JobRunner(db, settings, blobstores, job_kinds(), worker_id)
-    executor = InProcessExecutor(runner, workers=settings.job_workers, periodic=periodic_tasks(db, blobstores))
+    executor = InProcessExecutor(
+        runner, workers=settings.job_workers, periodic=periodic_tasks(db, blobstores, settings)
+    )
     return Deps(
         settings=settings,
         db=db,
@@ -105,6 +120,11 @@ def _routes(deps: Deps) -> list[BaseRoute]:
         processes,
         packages,
         resource_matches,
+        builds,
+        droplets,
+        buildpacks,
+        stacks,
+        log_cache,
         roles,
         users,
         feature_flags,

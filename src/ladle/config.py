@@ -66,6 +66,17 @@ class Settings:
     resource_pool_max_size: int = 536870912
     # An archive may expand at most this many times once it holds more than 64 MiB.
     max_compression_ratio: int = 200
+    # Staging: a staging is killed after this many seconds; a build still STAGING this much
+    # later than that (its worker died) is failed by the sweep.
+    staging_timeout: int = 900
+    staging_timeout_grace: int = 300
+    staging_min_memory_mb: int = 1024
+    staging_min_disk_mb: int = 4096
+    max_app_disk_mb: int = 2048
+    # Run buildpack scripts under bubblewrap when it is installed.
+    staging_isolation: bool = True
+    # Staging log lines kept per app (older ones are pruned).
+    max_log_lines_per_app: int = 10000
     # Re-raise unexpected exceptions instead of answering UnknownError (tests want the traceback).
     debug: bool = False
 
@@ -115,6 +126,11 @@ class Settings:
         settings = cls(**values)
         settings.validate()
         return settings
+
+    @property
+    def build_cache_dir(self) -> Path:
+        """Admin buildpacks unpacked once, shared by stagings."""
+        return self.data_dir / "cache" / "buildpacks"
 
     def validate(self) -> None:
         if not 0 < self.port < 65536:

@@ -80,6 +80,9 @@ ERRORS: dict[str, ErrorSpec] = {
     "CustomBuildpacksDisabled": ErrorSpec(290004, 400, "Custom buildpacks are disabled"),
     "JobTimeout": ErrorSpec(290006, 524, "The job execution has timed out."),
     "FeatureDisabled": ErrorSpec(330002, 403, "Feature Disabled: {}"),
+    "BuildpackStacksDontMatch": ErrorSpec(390011, 422, "Uploaded buildpack stack ({}) does not match {}"),
+    "BuildpackStackDoesNotExist": ErrorSpec(390012, 422, "Uploaded buildpack stack ({}) does not exist"),
+    "BuildpackZipError": ErrorSpec(390013, 422, "Buildpack zip error: {}"),
     "DropletUploadInvalid": ErrorSpec(380002, 400, "The droplet upload is invalid: {}"),
     "LabelLimitExceeded": ErrorSpec(390020, 422, "Failed to add {} labels because it would exceed maximum of {}"),
     "AnnotationLimitExceeded": ErrorSpec(

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from urllib.parse import urlsplit, urlunsplit
 
-__all__ = ["Urls", "link"]
+__all__ = ["Urls", "link", "mask_credentials"]
 
 
 @dataclass(frozen=True)
@@ -16,6 +17,15 @@ class Urls:
 
     def absolute(self, path: str) -> str:
         return self.base + path
+
+
+def mask_credentials(value: str) -> str:
+    """Hide the user and password a URL may carry (buildpack URLs), as Cloud Controller does."""
+    parts = urlsplit(value)
+    if not parts.scheme or "@" not in parts.netloc:
+        return value
+    host = parts.netloc.rsplit("@", 1)[1]
+    return urlunsplit(parts._replace(netloc=f"***:***@{host}"))
 
 
 def link(href: str, method: str | None = None) -> dict[str, str]:

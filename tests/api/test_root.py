@@ -21,7 +21,9 @@ def test_global_root(world: World) -> None:
     major, minor, _patch = map(int, re.fullmatch(r"(\d+)\.(\d+)\.(\d+)", version).groups())  # type: ignore[union-attr]
     assert major == 3 and 99 <= minor < 211
     assert links["login"] == {"href": base} and links["uaa"] == {"href": base}
-    for name in ("credhub", "routing", "logging", "log_cache", "log_stream", "app_ssh"):
+    # Build logs are served by our log-cache-compatible endpoint on this same address.
+    assert links["log_cache"] == {"href": base}
+    for name in ("credhub", "routing", "logging", "log_stream", "app_ssh"):
         assert links[name] is None
     assert "cloud_controller_v2" not in links
 

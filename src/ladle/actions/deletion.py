@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session
 from ladle.actions.metadata_update import delete_metadata
 from ladle.blobstore import Blobstores
 from ladle.db.lookup import by_guid
-from ladle.db.models import App, Organization, Package, Process, Role, Space
+from ladle.db.models import App, Build, Droplet, LogLine, Organization, Package, Process, Role, Space
 from ladle.jobs.executor import JobContext
 
 __all__ = [
@@ -38,6 +38,16 @@ def delete_app_rows(session: Session, app: App) -> BlobRefs:
     delete_metadata(session, "package", package_guids)
     session.execute(delete(Package).where(Package.app_guid == app.guid))
     blobs += [("packages", guid) for guid in package_guids]
+    droplet_guids = list(session.scalars(select(Droplet.guid).where(Droplet.app_guid == app.guid)))
+    delete_metadata(session, "droplet", droplet_guids)
+    session.execute(delete(Droplet).where(Droplet.app_guid == app.guid))
+    blobs += [("droplets", guid) for guid in droplet_guids]
+    build_guids = list(session.scalars(select(Build.guid).where(Build.app_guid == app.guid)))
+    delete_metadata(session, "build", build_guids)
+    # A staging still running notices its build is gone and stops.
+    session.execute(delete(Build).where(Build.app_guid == app.guid))
+    session.execute(delete(LogLine).where(LogLine.source_guid == app.guid))
+    blobs.append(("buildpack_cache", f"{app.guid}/"))
     delete_metadata(session, "app", [app.guid])
     session.delete(app)
     return blobs
@@ -64,8 +74,15 @@ def delete_organization_rows(session: Session, org: Organization) -> BlobRefs:
 
 
 def delete_blobs(blobstores: Blobstores, blobs: BlobRefs) -> None:
+    """Delete the blobs; a key ending in ``/`` stands for every blob under it."""
     for bucket, key in blobs:
-        getattr(blobstores, bucket).delete(key)
+        store = getattr(blobstores, bucket)
+        if key.endswith("/"):
+            for entry in store.entries():
+                if entry.key.startswith(key):
+                    store.delete(entry.key)
+        else:
+            store.delete(key)
 
 
 def run_app_delete(ctx: JobContext) -> None:

@@ -10,6 +10,7 @@ from starlette.routing import BaseRoute
 from ladle.actions.app_create import create_app
 from ladle.actions.app_update import update_app
 from ladle.actions.jobs import add_job, start_job
+from ladle.actions.staging_jobs import request_clear_buildpack_cache
 from ladle.api.guards import readable_app, require, require_active_space
 from ladle.api.listing import parse_list_or_raise
 from ladle.api.responses import accepted_job
@@ -110,8 +111,16 @@ def delete_app(ctx: RequestContext) -> Response:
     return accepted_job(ctx, start_job(ctx.db, ctx.deps.executor, job))
 
 
+def clear_buildpack_cache(ctx: RequestContext) -> Response:
+    app, ref = readable_app(ctx, ctx.param("guid"))
+    require(ctx.perms.can_manage_apps_in_space(ref))
+    require_active_space(ctx, ref)
+    return accepted_job(ctx, request_clear_buildpack_cache(ctx.db, ctx.deps.executor, app, ctx.user.user_guid))
+
+
 def routes() -> list[BaseRoute]:
     return [
+        post("/v3/apps/{guid}/actions/clear_buildpack_cache", clear_buildpack_cache),
         get("/v3/apps", list_apps),
         post("/v3/apps", create),
         get("/v3/apps/{guid}", show_app),

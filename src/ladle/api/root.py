@@ -64,7 +64,7 @@ def global_root(ctx: RequestContext) -> Response:
                 "credhub": None,
                 "routing": None,
                 "logging": None,
-                "log_cache": None,
+                "log_cache": link(base),
                 "log_stream": None,
                 "app_ssh": None,
             }

@@ -3,14 +3,15 @@
 from __future__ import annotations
 
 import re
-from urllib.parse import urlsplit, urlunsplit
+from urllib.parse import urlsplit
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from ladle.db.buildpacks import admin_buildpacks_named
 from ladle.db.models import Stack
 
-__all__ = ["buildpack_errors", "is_buildpack_uri", "mask_credentials", "stack_exists"]
+__all__ = ["buildpack_errors", "is_buildpack_uri", "stack_exists"]
 
 _SCP_LIKE = re.compile(r"\A[\w.-]+@[\w.-]+:[\w./~-]+\Z")
 
@@ -25,22 +26,12 @@ def is_buildpack_uri(value: str) -> bool:
     return parts.scheme == "file" and bool(parts.path)
 
 
-def mask_credentials(value: str) -> str:
-    """Hide the user and password a buildpack URL may carry, as Cloud Controller does."""
-    parts = urlsplit(value)
-    if not parts.scheme or "@" not in parts.netloc:
-        return value
-    host = parts.netloc.rsplit("@", 1)[1]
-    return urlunsplit(parts._replace(netloc=f"***:***@{host}"))
-
-
 def stack_exists(session: Session, name: str) -> bool:
     return session.scalar(select(Stack.id).where(Stack.name == name)) is not None
 
 
 def admin_buildpack_exists(session: Session, name: str, stack: str | None) -> bool:
-    # Admin buildpacks arrive with the buildpacks API; until then only URLs name a buildpack.
-    return False
+    return bool(admin_buildpacks_named(session, name, stack))
 
 
 def buildpack_errors(session: Session, buildpacks: list[str], stack: str | None) -> list[str]:

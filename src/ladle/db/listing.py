@@ -78,11 +78,11 @@ def filter_common(stmt: Select[Any], model: Any, params: ListParams, resource_ty
     return stmt
 
 
-def order_columns(model: Any, params: ListParams, default: str | None = None) -> list[Any]:
-    name = params.order_by or default
-    if name is None:
-        return [model.id]
-    column: InstrumentedAttribute[Any] = getattr(model, name)
+def order_columns(model: Any, params: ListParams, default: Sequence[Any] | None = None) -> list[Any]:
+    """The client's ``order_by`` (ties broken by guid), else ``default``, else creation order."""
+    if params.order_by is None:
+        return [*default, model.id] if default else [model.id]
+    column: InstrumentedAttribute[Any] = getattr(model, params.order_by)
     if params.descending:
         return [column.desc(), model.guid.desc()]
     return [column.asc(), model.guid.asc()]
@@ -94,7 +94,7 @@ def paginate(
     model: Any,
     params: ListParams,
     *,
-    default_order: str | None = None,
+    default_order: Sequence[Any] | None = None,
 ) -> Page[Any]:
     total = session.scalar(select(func.count()).select_from(stmt.order_by(None).subquery())) or 0
     ordered = stmt.order_by(*order_columns(model, params, default_order))

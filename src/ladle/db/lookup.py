@@ -22,6 +22,9 @@ RESOURCE_TABLES: dict[str, type[Resource]] = {
     "organization": Organization,
     "role": models.Role,
     "package": models.Package,
+    "build": models.Build,
+    "droplet": models.Droplet,
+    "buildpack": models.Buildpack,
 }
 
 

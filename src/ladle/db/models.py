@@ -188,6 +188,88 @@ class Package(Resource):
     docker_password: Mapped[str | None] = mapped_column(Text)
 
 
+class Buildpack(Resource):
+    """An admin buildpack: a zip in the buildpack blobstore, tried in ``position`` order."""
+
+    __tablename__ = "buildpacks"
+
+    name: Mapped[str] = mapped_column(String(250))
+    stack: Mapped[str | None] = mapped_column(String(250))
+    lifecycle: Mapped[str] = mapped_column(String(16), default="buildpack")
+    position: Mapped[int] = mapped_column(Integer)
+    enabled: Mapped[bool] = mapped_column(Boolean, default=True)
+    locked: Mapped[bool] = mapped_column(Boolean, default=False)
+    filename: Mapped[str | None] = mapped_column(Text)
+    sha256: Mapped[str | None] = mapped_column(String(64))
+    blob_key: Mapped[str | None] = mapped_column(String(255))
+
+    __table_args__ = (Index("ux_buildpacks_identity", name, func.coalesce(stack, ""), lifecycle, unique=True),)
+
+
+class Build(Resource):
+    __tablename__ = "builds"
+
+    app_guid: Mapped[str] = mapped_column(String(36), ForeignKey("apps.guid"), index=True)
+    package_guid: Mapped[str | None] = mapped_column(String(36), index=True)
+    state: Mapped[str] = mapped_column(String(16), index=True)
+    error_id: Mapped[str | None] = mapped_column(String(255))
+    error_description: Mapped[str | None] = mapped_column(Text)
+    staging_memory_in_mb: Mapped[int] = mapped_column(Integer)
+    staging_disk_in_mb: Mapped[int] = mapped_column(Integer)
+    staging_log_rate_limit: Mapped[int] = mapped_column(BigInteger, default=-1)
+    lifecycle_type: Mapped[str] = mapped_column(String(16))
+    buildpacks: Mapped[list[Any]] = mapped_column(JSON, default=list)
+    stack: Mapped[str | None] = mapped_column(String(255))
+    droplet_guid: Mapped[str | None] = mapped_column(String(36))
+    created_by_guid: Mapped[str | None] = mapped_column(String(255))
+    created_by_name: Mapped[str | None] = mapped_column(String(255))
+    created_by_email: Mapped[str | None] = mapped_column(String(255))
+    # Extra staging variables given with the request (not the app's own).
+    environment_variables: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+
+
+class Droplet(Resource):
+    """The runnable result of staging (or an uploaded tarball, or a docker image)."""
+
+    __tablename__ = "droplets"
+
+    app_guid: Mapped[str] = mapped_column(String(36), ForeignKey("apps.guid"), index=True)
+    package_guid: Mapped[str | None] = mapped_column(String(36), index=True)
+    build_guid: Mapped[str | None] = mapped_column(String(36), unique=True)
+    state: Mapped[str] = mapped_column(String(32), index=True)
+    error_id: Mapped[str | None] = mapped_column(String(255))
+    error_description: Mapped[str | None] = mapped_column(Text)
+    lifecycle_type: Mapped[str] = mapped_column(String(16))
+    stack: Mapped[str | None] = mapped_column(String(255))
+    buildpack_receipts: Mapped[list[Any]] = mapped_column(JSON, default=list)
+    process_types: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    execution_metadata: Mapped[str] = mapped_column(Text, default="")
+    sidecars: Mapped[list[Any]] = mapped_column(JSON, default=list)
+    sha1: Mapped[str | None] = mapped_column(String(40))
+    sha256: Mapped[str | None] = mapped_column(String(64))
+    size: Mapped[int | None] = mapped_column(BigInteger)
+    image: Mapped[str | None] = mapped_column(Text)
+    docker_username: Mapped[str | None] = mapped_column(Text)
+    docker_password: Mapped[str | None] = mapped_column(Text)
+
+
+class LogLine(Base):
+    """One line of staging output, kept for log-cache reads and live build streams."""
+
+    __tablename__ = "log_lines"
+    __table_args__ = (Index("ix_log_lines_source_time", "source_guid", "timestamp"),)
+
+    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True)
+    source_guid: Mapped[str] = mapped_column(String(36))
+    build_guid: Mapped[str | None] = mapped_column(String(36), index=True)
+    # Nanoseconds since the epoch, unique and increasing per source (log-cache readers rely on it).
+    timestamp: Mapped[int] = mapped_column(BigInteger)
+    source_type: Mapped[str] = mapped_column(String(32), default="STG")
+    instance_id: Mapped[str] = mapped_column(String(16), default="0")
+    stream: Mapped[str] = mapped_column(String(3), default="OUT")
+    message: Mapped[str] = mapped_column(Text)
+
+
 class FeatureFlag(Resource):
     """An operator's override of a feature flag; flags without a row keep their default."""
 

@@ -43,7 +43,7 @@ def roles_page(session: Session, perms: Permissions, params: ListParams) -> Page
         stmt = stmt.where(Role.space_guid.in_(arrays["space_guids"]))
     if "organization_guids" in arrays:
         stmt = stmt.where(Role.organization_guid.in_(arrays["organization_guids"]))
-    return paginate(session, stmt, Role, params, default_order="created_at")
+    return paginate(session, stmt, Role, params, default_order=[Role.created_at])
 
 
 def readable_users(perms: Permissions):  # type: ignore[no-untyped-def]

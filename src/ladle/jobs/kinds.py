@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from ladle.actions import deletion, package_bits
+from ladle.actions import buildpacks, deletion, package_bits, staging_jobs
 from ladle.jobs.executor import JobKind
+from ladle.staging import stager
 
 __all__ = ["job_kinds"]
 
@@ -19,5 +20,10 @@ def job_kinds() -> dict[str, JobKind]:
         JobKind("package.upload", package_bits.run_package_upload, on_failure=package_bits.fail_upload),
         JobKind("package.copy", package_bits.run_package_copy, max_attempts=3, on_failure=package_bits.fail_copy),
         JobKind("package.delete", package_bits.run_package_delete, max_attempts=3),
+        # A staging cut short by a crash starts again once; its build is failed after that.
+        JobKind("build.stage", stager.run_staging, max_attempts=2, on_failure=staging_jobs.fail_staging),
+        JobKind("buildpack.upload", buildpacks.run_buildpack_upload, on_failure=buildpacks.fail_buildpack_upload),
+        JobKind("buildpack.delete", buildpacks.run_buildpack_delete, max_attempts=3),
+        JobKind("app.clear_buildpack_cache", staging_jobs.run_clear_buildpack_cache, max_attempts=3),
     ]
     return {kind.operation: kind for kind in kinds}

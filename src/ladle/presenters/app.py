@@ -5,10 +5,9 @@ from __future__ import annotations
 from typing import Any
 
 from ladle.clock import format_timestamp
-from ladle.db.lifecycle import mask_credentials
 from ladle.db.metadata import Metadata
 from ladle.db.models import App
-from ladle.urls import Urls, link
+from ladle.urls import Urls, link, mask_credentials
 
 __all__ = ["present_app", "present_lifecycle"]
 

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import json
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-__all__ = ["AppPlacement", "vcap_application"]
+__all__ = ["AppPlacement", "as_process_env", "staging_environment", "vcap_application"]
 
 FILE_DESCRIPTORS = 16384
 
@@ -53,4 +55,52 @@ def vcap_application(
     if version is not None:
         out["version"] = version
         out["application_version"] = version
+    return out
+
+
+def staging_environment(
+    placement: AppPlacement,
+    *,
+    cf_api: str,
+    app_env: Mapping[str, Any],
+    build_env: Mapping[str, Any],
+    stack: str | None,
+    memory_mb: int,
+    disk_mb: int,
+    build_guid: str,
+) -> dict[str, Any]:
+    """The variables a staging task gets, in Cloud Foundry's order (later entries win).
+
+    Values are as CF stores them (``VCAP_APPLICATION`` an object); :func:`as_process_env`
+    turns them into the strings a process sees.
+    """
+    env: dict[str, Any] = {}
+    env.update(app_env)
+    env.update(build_env)
+    if stack is not None:
+        env["CF_STACK"] = stack
+    env["VCAP_APPLICATION"] = vcap_application(
+        placement, cf_api, memory_mb=memory_mb, disk_mb=disk_mb, version=build_guid
+    )
+    env["MEMORY_LIMIT"] = f"{memory_mb}m"
+    env["VCAP_SERVICES"] = {}
+    return env
+
+
+def as_process_env(env: Mapping[str, Any], build_guid: str) -> dict[str, str]:
+    """What a buildpack script sees: strings only, plus what the container itself provides."""
+    out = {
+        "PATH": "/usr/local/bin:/usr/bin:/bin",
+        "LANG": "en_US.UTF-8",
+        "TMPDIR": "/tmp",
+        "CF_INSTANCE_ADDR": "",
+        "CF_INSTANCE_INTERNAL_IP": "127.0.0.1",
+        "CF_INSTANCE_IP": "127.0.0.1",
+        "CF_INSTANCE_PORT": "",
+        "CF_INSTANCE_PORTS": "[]",
+        "CF_INSTANCE_GUID": build_guid,
+        "CF_INSTANCE_INDEX": "0",
+    }
+    for key, value in env.items():
+        out[key] = value if isinstance(value, str) else json.dumps(value, separators=(",", ":"))
     return out

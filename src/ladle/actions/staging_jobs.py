@@ -1,0 +1,63 @@
+"""Jobs and sweeps around staging: the staging job's failure hook, the stuck-build sweep, and
+clearing an app's buildpack cache."""
+
+from __future__ import annotations
+
+import logging
+from datetime import timedelta
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from ladle.actions.jobs import add_job, start_job
+from ladle.blobstore import Blobstore
+from ladle.clock import utcnow
+from ladle.config import Settings
+from ladle.db.models import App, Build, Job
+from ladle.db.session import Database
+from ladle.errors import CFError
+from ladle.jobs.executor import Executor, JobContext
+from ladle.staging.stager import fail_build
+
+__all__ = [
+    "fail_expired_builds",
+    "fail_staging",
+    "request_clear_buildpack_cache",
+    "run_clear_buildpack_cache",
+]
+
+log = logging.getLogger("ladle.staging")
+
+
+def fail_staging(ctx: JobContext, reason: str) -> None:
+    """The staging job crashed or its worker died for good: the build must not stay STAGING."""
+    fail_build(ctx.db, ctx.resource_guid or "", "StagerError", CFError("StagerError", reason).detail)
+
+
+def fail_expired_builds(db: Database, settings: Settings) -> int:
+    """Fail builds still STAGING past the staging timeout plus its grace (their stager is gone)."""
+    cutoff = utcnow() - timedelta(seconds=settings.staging_timeout + settings.staging_timeout_grace)
+    with db.session() as s:
+        stuck = list(s.scalars(select(Build.guid).where(Build.state == "STAGING", Build.updated_at < cutoff)))
+    description = CFError("StagingTimeExpired", "staging failed").detail
+    failed = sum(fail_build(db, guid, "StagingTimeExpired", description) for guid in stuck)
+    if failed:
+        log.warning("failed builds stuck in staging", extra={"builds": failed})
+    return failed
+
+
+def cache_keys(store: Blobstore, app_guid: str) -> list[str]:
+    return [entry.key for entry in store.entries() if entry.key.startswith(f"{app_guid}/")]
+
+
+def request_clear_buildpack_cache(session: Session, executor: Executor, app: App, user_guid: str) -> Job:
+    job = add_job(
+        session, "app.clear_buildpack_cache", resource_type="app", resource_guid=app.guid, user_guid=user_guid
+    )
+    return start_job(session, executor, job)
+
+
+def run_clear_buildpack_cache(ctx: JobContext) -> None:
+    store = ctx.blobstores.buildpack_cache
+    for key in cache_keys(store, ctx.resource_guid or ""):
+        store.delete(key)

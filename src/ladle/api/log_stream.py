@@ -1,0 +1,68 @@
+"""Following a build's staging output live over plain HTTP (Ladle's addition; CF has none).
+
+``GET /v3/builds/:guid/logs`` answers with a chunked ``text/plain`` body, one line per log
+line in the format the cf CLI prints, and ends when the build has finished and its last line
+is out. With ``Accept: text/event-stream`` the same lines come as server-sent events.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime
+
+from sqlalchemy import select
+from starlette.concurrency import run_in_threadpool
+from starlette.responses import StreamingResponse
+
+from ladle.api.routing import RequestContext
+from ladle.db.models import Build, LogLine
+from ladle.db.session import Database
+
+__all__ = ["format_line", "stream_build_log"]
+
+POLL = 0.25
+
+
+def format_line(line: LogLine) -> str:
+    when = datetime.fromtimestamp(line.timestamp / 1e9, UTC).strftime("%Y-%m-%dT%H:%M:%S.%f")[:-4] + "+0000"
+    return f"{when} [{line.source_type}/{line.instance_id}] {line.stream} {line.message}"
+
+
+def _next(db: Database, build_guid: str, after: int) -> tuple[list[LogLine], str | None]:
+    with db.session() as s:
+        state = s.scalar(select(Build.state).where(Build.guid == build_guid))
+        rows = list(
+            s.scalars(
+                select(LogLine)
+                .where(LogLine.build_guid == build_guid, LogLine.id > after)
+                .order_by(LogLine.id)
+                .limit(1000)
+            )
+        )
+    return rows, state
+
+
+def stream_build_log(ctx: RequestContext, build_guid: str) -> StreamingResponse:
+    db = ctx.deps.db
+    sse = "text/event-stream" in ctx.headers.get("accept", "")
+
+    async def body() -> AsyncIterator[bytes]:
+        after = 0
+        while True:
+            rows, state = await run_in_threadpool(_next, db, build_guid, after)
+            for row in rows:
+                text = format_line(row)
+                yield (f"data: {text}\n\n" if sse else text + "\n").encode()
+            if rows:
+                after = rows[-1].id
+                continue
+            if state != "STAGING":
+                # The stager stores every line before it ends the build: nothing more will come.
+                if sse:
+                    yield f"event: end\ndata: {state}\n\n".encode()
+                return
+            await asyncio.sleep(POLL)
+
+    media_type = "text/event-stream" if sse else "text/plain; charset=utf-8"
+    return StreamingResponse(body(), media_type=media_type, headers={"Cache-Control": "no-cache"})

@@ -1,0 +1,79 @@
+"""``POST /v3/buildpacks`` and ``PATCH /v3/buildpacks/:guid``."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from typing import Any
+
+from ladle.messages.base import Errors, is_int, unknown_fields
+from ladle.messages.metadata import MetadataUpdate, parse_metadata
+
+__all__ = ["BuildpackChange", "parse_buildpack_create", "parse_buildpack_update"]
+
+MAX = 250
+_NAME = re.compile(r"\A[-\w]+\Z", re.ASCII)
+
+
+@dataclass(frozen=True)
+class BuildpackChange:
+    values: dict[str, Any] = field(default_factory=dict)
+    metadata: MetadataUpdate | None = None
+
+    def has(self, key: str) -> bool:
+        return key in self.values
+
+
+def _check(body: dict[str, Any], errors: Errors, *, create: bool) -> None:
+    if "name" in body or create:
+        name = body.get("name")
+        if name is not None and not isinstance(name, str):
+            errors.add("name", "must be a string")
+        elif create and not name:
+            errors.add("name", "can't be blank")
+        elif isinstance(name, str) and len(name) > MAX:
+            errors.add("name", f"is too long (maximum is {MAX} characters)")
+        elif isinstance(name, str) and not _NAME.match(name):
+            errors.add("name", "is invalid")
+    stack = body.get("stack")
+    if stack is not None:
+        if not isinstance(stack, str):
+            errors.add("stack", "must be a string")
+        elif len(stack) > MAX:
+            errors.add("stack", f"is too long (maximum is {MAX} characters)")
+    if "position" in body and (body["position"] is not None or not create):
+        position = body["position"]
+        if isinstance(position, bool) or not isinstance(position, int | float):
+            errors.add("position", "is not a number")
+        elif not is_int(position):
+            errors.add("position", "must be an integer")
+        elif position < 1:
+            errors.add("position", "must be greater than or equal to 1")
+    for flag in ("enabled", "locked"):
+        if flag in body and (body[flag] is not None or not create) and not isinstance(body[flag], bool):
+            errors.add(flag, "must be a boolean")
+
+
+def parse_buildpack_create(body: dict[str, Any]) -> BuildpackChange:
+    errors = Errors()
+    metadata = parse_metadata(body, errors)
+    errors.base(unknown_fields(body, ("name", "stack", "position", "enabled", "locked", "lifecycle", "metadata")))
+    _check(body, errors, create=True)
+    lifecycle = body.get("lifecycle")
+    if lifecycle is not None and lifecycle not in ("buildpack", "cnb"):
+        errors.add("lifecycle", 'must be either "buildpack" or "cnb"')
+    errors.raise_if_any()
+    values = {
+        k: body[k] for k in ("name", "stack", "position", "enabled", "locked", "lifecycle") if body.get(k) is not None
+    }
+    return BuildpackChange(values, metadata)
+
+
+def parse_buildpack_update(body: dict[str, Any]) -> BuildpackChange:
+    errors = Errors()
+    metadata = parse_metadata(body, errors)
+    errors.base(unknown_fields(body, ("name", "stack", "position", "enabled", "locked", "metadata")))
+    _check(body, errors, create=False)
+    errors.raise_if_any()
+    values: dict[str, Any] = {k: body[k] for k in ("name", "stack", "position", "enabled", "locked") if k in body}
+    return BuildpackChange(values, metadata)

@@ -1,0 +1,418 @@
+"""One staging, start to finish: the job behind ``POST /v3/builds``.
+
+Load what the build needs, unpack the package, restore the build cache, fetch the buildpacks,
+run the lifecycle in a sandbox, pack and store the droplet and the cache, and only then mark
+the droplet and the build STAGED. Any failure marks both FAILED with Cloud Controller's error
+id and text; the scratch directory and every staging process are gone when this returns.
+"""
+
+from __future__ import annotations
+
+import logging
+import shutil
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import select, update
+
+from ladle.bits.archive import ArchiveLimits, InvalidArchive
+from ladle.bits.extract import extract_tgz, extract_zip
+from ladle.blobstore import BlobNotFound, Blobstores
+from ladle.clock import utcnow
+from ladle.db.buildpacks import admin_buildpacks_named, detectable_buildpacks
+from ladle.db.lookup import by_guid
+from ladle.db.models import App, Build, Droplet, Package, Process
+from ladle.db.placement import placement_of
+from ladle.db.session import Database
+from ladle.errors import CFError
+from ladle.jobs.executor import JobContext
+from ladle.staging.buildpack_sources import BuildpackFetchError, BuildpackSource, fetch_buildpack
+from ladle.staging.droplet import PackFailed, pack_directory
+from ladle.staging.environment import as_process_env, staging_environment
+from ladle.staging.lifecycle import (
+    COMPILE_FAIL,
+    DETECT_FAIL,
+    RELEASE_FAIL,
+    BuildpackSpec,
+    LifecycleFailure,
+    StagingResult,
+    Workspace,
+    run_lifecycle,
+)
+from ladle.staging.logs import BuildLog
+from ladle.staging.sandbox import (
+    DiskLimitExceeded,
+    Limits,
+    MemoryLimitExceeded,
+    Sandbox,
+    StagingCancelled,
+    StagingTimedOut,
+)
+from ladle.urls import mask_credentials
+
+__all__ = ["CANCELLED", "StagingFailed", "fail_build", "run_staging", "staging_error"]
+
+log = logging.getLogger("ladle.staging")
+
+CANCELLED = "cancelled"
+CANCEL_CHECK_EVERY = 1.0
+PACKAGE_LIMITS = ArchiveLimits(max_size=8 * 1024 * 1024 * 1024)
+
+
+class StagingFailed(Exception):
+    def __init__(self, error_id: str, description: str) -> None:
+        super().__init__(description)
+        self.error_id = error_id
+        self.description = description
+
+
+def staging_error(name: str, *args: object) -> StagingFailed:
+    """A failure worded from CF's error table (``StagingError``, ``NoAppDetectedError``, ...)."""
+    return StagingFailed(name, CFError(name, *args).detail)
+
+
+def _failure_for_exit(code: int) -> StagingFailed:
+    """Cloud Controller keeps the error ids it knows for these exit codes; the rest is StagingError."""
+    names = {
+        DETECT_FAIL: "NoAppDetectedError",
+        COMPILE_FAIL: "BuildpackCompileFailed",
+        RELEASE_FAIL: "BuildpackReleaseFailed",
+    }
+    if code in names:
+        return staging_error(names[code])
+    return staging_error("StagingError", "staging failed")
+
+
+@dataclass
+class _Plan:
+    """Everything staging needs from the database, loaded once."""
+
+    build_guid: str
+    app_guid: str
+    package_guid: str
+    droplet_guid: str
+    lifecycle_type: str
+    stack: str | None
+    memory_mb: int
+    disk_mb: int
+    log_rate_limit: int
+    env: dict[str, Any]
+    sources: list[BuildpackSource]
+    skip_detect: bool
+    web_command: str | None
+    requested: list[str] = field(default_factory=list)
+
+
+def _load_plan(ctx: JobContext) -> _Plan | None:
+    with ctx.db.session() as s:
+        build = by_guid(s, Build, ctx.resource_guid or "")
+        if build is None or build.state != "STAGING":
+            return None
+        app = by_guid(s, App, build.app_guid)
+        package = by_guid(s, Package, build.package_guid or "")
+        droplet = s.scalars(select(Droplet).where(Droplet.build_guid == build.guid)).first()
+        if app is None or package is None or droplet is None:
+            raise staging_error("StagingError", "the app or its package no longer exists")
+        placement = placement_of(s, app)
+        web_command = s.scalar(select(Process.command).where(Process.app_guid == app.guid, Process.type == "web"))
+        sources, skip_detect = _resolve_buildpacks(s, build.buildpacks or [], build.stack)
+        env = staging_environment(
+            placement,
+            cf_api=ctx.settings.effective_external_url,
+            app_env=dict(app.environment_variables or {}),
+            build_env=dict(build.environment_variables or {}),
+            stack=build.stack,
+            memory_mb=build.staging_memory_in_mb,
+            disk_mb=build.staging_disk_in_mb,
+            build_guid=build.guid,
+        )
+        return _Plan(
+            build_guid=build.guid,
+            app_guid=app.guid,
+            package_guid=package.guid,
+            droplet_guid=droplet.guid,
+            lifecycle_type=build.lifecycle_type,
+            stack=build.stack,
+            memory_mb=build.staging_memory_in_mb,
+            disk_mb=build.staging_disk_in_mb,
+            log_rate_limit=build.staging_log_rate_limit,
+            env=env,
+            sources=sources,
+            skip_detect=skip_detect,
+            web_command=web_command,
+            requested=list(build.buildpacks or []),
+        )
+
+
+def _resolve_buildpacks(session: Any, requested: list[str], stack: str | None) -> tuple[list[BuildpackSource], bool]:
+    """Named buildpacks skip detection (CF's rule); otherwise every enabled admin buildpack is tried."""
+    if requested:
+        sources = []
+        for name in requested:
+            admins = admin_buildpacks_named(session, name, stack)
+            if admins and admins[0].blob_key:
+                bp = admins[0]
+                sources.append(BuildpackSource(bp.blob_key or bp.name, bp.name, blob_key=bp.blob_key, sha256=bp.sha256))
+            else:
+                sources.append(BuildpackSource(name, mask_credentials(name), url=name))
+        return sources, True
+    admins = detectable_buildpacks(session, stack)
+    return [BuildpackSource(b.blob_key or b.name, b.name, blob_key=b.blob_key, sha256=b.sha256) for b in admins], False
+
+
+def _cancel_check(db: Database, build_guid: str) -> Callable[[], bool]:
+    last = 0.0
+    cancelled = False
+
+    def check() -> bool:
+        nonlocal last, cancelled
+        now = time.monotonic()
+        if not cancelled and now - last >= CANCEL_CHECK_EVERY:
+            last = now
+            with db.session() as s:
+                cancelled = s.scalar(select(Build.state).where(Build.guid == build_guid)) != "STAGING"
+        return cancelled
+
+    return check
+
+
+def _size(n: int) -> str:
+    value = float(n)
+    for unit in ("B", "K", "M", "G"):
+        if value < 1024 or unit == "G":
+            return f"{value:.0f}{unit}" if unit == "B" else f"{value:.1f}{unit}"
+        value /= 1024
+    return f"{n}B"
+
+
+def run_staging(ctx: JobContext) -> None:
+    try:
+        plan = _load_plan(ctx)
+    except StagingFailed as exc:
+        fail_build(ctx.db, ctx.resource_guid or "", exc.error_id, exc.description)
+        return
+    if plan is None:
+        return  # cancelled (or finished) before a worker picked it up
+    settings = ctx.settings
+    scratch = settings.scratch_dir / "staging" / plan.build_guid
+    shutil.rmtree(scratch, ignore_errors=True)
+    build_log = BuildLog(ctx.db, plan.app_guid, plan.build_guid, plan.log_rate_limit)
+    say = build_log.write
+    sandbox: Sandbox | None = None
+    try:
+        workspace = Workspace(scratch / "droplet", scratch / "cache")
+        _unpack_package(ctx.blobstores, plan, workspace, scratch, say)
+        _restore_cache(ctx.blobstores, plan, workspace, scratch, say)
+        if not plan.sources:
+            raise staging_error("StagingError", CFError("NoBuildpacksFound").detail)
+        specs = _fetch_buildpacks(ctx, plan, scratch, say)
+        cancelled = _cancel_check(ctx.db, plan.build_guid)
+        sandbox = Sandbox(
+            scratch,
+            writable=[workspace.droplet_root, workspace.cache_dir],
+            readable=[spec.path for spec in specs],
+            limits=Limits(memory_mb=plan.memory_mb, disk_mb=plan.disk_mb),
+            deadline=time.monotonic() + settings.staging_timeout,
+            cancelled=cancelled,
+            isolate=settings.staging_isolation,
+        )
+        try:
+            result = run_lifecycle(
+                workspace,
+                specs,
+                skip_detect=plan.skip_detect,
+                sandbox=sandbox,
+                env=as_process_env(plan.env, plan.build_guid),
+                say=say,
+                output=build_log.write,
+            )
+        except LifecycleFailure as exc:
+            say(f"Exit status {exc.exit_code}")
+            raise _failure_for_exit(exc.exit_code) from exc
+        except StagingTimedOut:
+            say(f"Staging timed out after {settings.staging_timeout} seconds")
+            raise staging_error("StagingTimeExpired", "staging failed") from None
+        except DiskLimitExceeded:
+            say(f"Staging used more than its {plan.disk_mb}MB of disk")
+            raise staging_error("StagingError", "disk quota exceeded") from None
+        except MemoryLimitExceeded:
+            say(f"Staging used more than its {plan.memory_mb}MB of memory")
+            raise staging_error("StagingError", "memory limit exceeded") from None
+        say("Exit status 0")
+        if not result.process_types.get("web") and not plan.web_command:
+            raise staging_error("StagingError", "Start command not specified")
+        say("Uploading droplet, build artifacts cache...")
+        _store_droplet(ctx, plan, workspace, scratch, result=result, build_log=build_log)
+    except StagingCancelled:
+        say("Staging was cancelled")
+    except StagingFailed as exc:
+        # Every line is stored before the build ends, so a reader that stops at the end misses none.
+        build_log.close()
+        fail_build(ctx.db, plan.build_guid, exc.error_id, exc.description)
+        log.info("staging failed", extra={"build": plan.build_guid, "error": exc.error_id})
+    finally:
+        if sandbox is not None:
+            sandbox.close()
+        build_log.close()
+        shutil.rmtree(scratch, ignore_errors=True)
+
+
+def _unpack_package(
+    blobstores: Blobstores, plan: _Plan, ws: Workspace, scratch: Path, say: Callable[[str], None]
+) -> None:
+    say("Downloading app package...")
+    local = blobstores.packages.local_path(plan.package_guid)
+    if local is None or not local.exists():
+        local = scratch / "package.zip"
+        scratch.mkdir(parents=True, exist_ok=True)
+        try:
+            with blobstores.packages.open(plan.package_guid) as blob, open(local, "wb") as out:
+                shutil.copyfileobj(blob, out, 1024 * 1024)
+        except BlobNotFound:
+            raise staging_error("StagingError", "the package's bits are missing") from None
+    say(f"Downloaded app package ({_size(local.stat().st_size)})")
+    try:
+        extract_zip(local, ws.build_dir, PACKAGE_LIMITS)
+    except InvalidArchive as exc:
+        say(str(exc))
+        raise staging_error("StagingError", "staging failed") from None
+
+
+def _cache_key(plan: _Plan) -> str:
+    return f"{plan.app_guid}/{plan.stack or 'none'}"
+
+
+def _restore_cache(
+    blobstores: Blobstores, plan: _Plan, ws: Workspace, scratch: Path, say: Callable[[str], None]
+) -> None:
+    ws.cache_dir.mkdir(parents=True, exist_ok=True)
+    store = blobstores.buildpack_cache
+    key = _cache_key(plan)
+    if not store.exists(key):
+        return
+    say("Downloading build artifacts cache...")
+    archive = scratch / "cache.tgz"
+    try:
+        with store.open(key) as blob, open(archive, "wb") as out:
+            shutil.copyfileobj(blob, out, 1024 * 1024)
+        extract_tgz(archive, ws.cache_dir)
+        say(f"Downloaded build artifacts cache ({_size(archive.stat().st_size)})")
+    except (BlobNotFound, OSError, ValueError) as exc:
+        # A missing or damaged cache only costs time: stage without it.
+        say(f"Failed to download build artifacts cache: {exc}")
+        shutil.rmtree(ws.cache_dir, ignore_errors=True)
+        ws.cache_dir.mkdir(parents=True, exist_ok=True)
+    finally:
+        archive.unlink(missing_ok=True)
+
+
+def _fetch_buildpacks(ctx: JobContext, plan: _Plan, scratch: Path, say: Callable[[str], None]) -> list[BuildpackSpec]:
+    specs = []
+    for source in plan.sources:
+        try:
+            path = fetch_buildpack(
+                source,
+                work_dir=scratch / "buildpackdownloads",
+                shared_dir=ctx.settings.build_cache_dir,
+                store=ctx.blobstores.buildpacks,
+                say=say,
+            )
+        except BuildpackFetchError as exc:
+            say(str(exc))
+            raise staging_error("StagingError", "staging failed") from None
+        specs.append(BuildpackSpec(source.key, path, source.name))
+    return specs
+
+
+def _store_droplet(
+    ctx: JobContext, plan: _Plan, ws: Workspace, scratch: Path, *, result: StagingResult, build_log: BuildLog
+) -> None:
+    say = build_log.write
+    for empty in ("tmp", "logs"):
+        (ws.droplet_root / empty).mkdir(exist_ok=True)
+    tarball = scratch / "droplet.tgz"
+    cache_tarball = scratch / "cache.tgz"
+    try:
+        digest = pack_directory(ws.droplet_root, tarball)
+        cache_digest = pack_directory(ws.cache_dir, cache_tarball)
+    except PackFailed as exc:
+        say(f"Failed to compress droplet filesystem: {exc}")
+        raise staging_error("StagingError", "staging failed") from None
+    ctx.blobstores.droplets.put_file(plan.droplet_guid, tarball, digest=digest, move=True)
+    ctx.blobstores.buildpack_cache.put_file(_cache_key(plan), cache_tarball, digest=cache_digest, move=True)
+    say(f"Uploaded droplet ({_size(digest.size)})")
+    say("Uploading complete")
+    build_log.close()
+    receipts = _receipts(plan, result)
+    with ctx.db.session() as s:
+        now = utcnow()
+        staged = s.execute(
+            update(Build)
+            .where(Build.guid == plan.build_guid, Build.state == "STAGING")
+            .values(state="STAGED", droplet_guid=plan.droplet_guid, updated_at=now)
+            .execution_options(synchronize_session=False)
+        ).rowcount  # type: ignore[attr-defined]
+        if not staged:
+            # Cancelled at the last moment: the build's failure stands; the blob goes.
+            s.rollback()
+            ctx.blobstores.droplets.delete(plan.droplet_guid)
+            return
+        s.execute(
+            update(Droplet)
+            .where(Droplet.guid == plan.droplet_guid)
+            .values(
+                state="STAGED",
+                process_types=result.process_types,
+                execution_metadata="",
+                buildpack_receipts=receipts,
+                sidecars=result.sidecars,
+                sha1=digest.sha1,
+                sha256=digest.sha256,
+                size=digest.size,
+                updated_at=now,
+            )
+            .execution_options(synchronize_session=False)
+        )
+        s.commit()
+    log.info("staging complete", extra={"build": plan.build_guid, "droplet": plan.droplet_guid, "bytes": digest.size})
+
+
+def _receipts(plan: _Plan, result: StagingResult) -> list[dict[str, Any]]:
+    """The droplet's ``buildpacks``: one per buildpack used, enriched with what config.yml said."""
+    records = {record.key: record for record in result.buildpacks}
+    used = plan.sources if plan.skip_detect else [s for s in plan.sources if s.key == result.buildpack_key][:1]
+    receipts = []
+    for source in used:
+        record = records.get(source.key)
+        receipts.append(
+            {
+                "name": source.name,
+                "detect_output": result.detect_output if not plan.skip_detect else None,
+                "buildpack_name": (record.name or None) if record else None,
+                "version": (record.version or None) if record else None,
+            }
+        )
+    return receipts
+
+
+def fail_build(db: Database, build_guid: str, error_id: str, description: str) -> bool:
+    """Move a STAGING build (and its droplet) to FAILED; False if it was no longer staging."""
+    with db.session() as s:
+        now = utcnow()
+        failed = s.execute(
+            update(Build)
+            .where(Build.guid == build_guid, Build.state == "STAGING")
+            .values(state="FAILED", error_id=error_id, error_description=description, updated_at=now)
+            .execution_options(synchronize_session=False)
+        ).rowcount  # type: ignore[attr-defined]
+        s.execute(
+            update(Droplet)
+            .where(Droplet.build_guid == build_guid, Droplet.state == "STAGING")
+            .values(state="FAILED", error_id=error_id, error_description=description, updated_at=now)
+            .execution_options(synchronize_session=False)
+        )
+        s.commit()
+    return bool(failed)

@@ -1,0 +1,102 @@
+"""Driving a staging through the API: admin buildpacks, packages with bits, builds, droplets."""
+
+from __future__ import annotations
+
+import io
+import tarfile
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from tests.support.archives import make_zip
+from tests.support.buildpacks import write_buildpack, zip_directory
+from tests.support.cf import Api, World, unique
+
+FINAL_BUILD = {"STAGED", "FAILED"}
+
+
+def admin_buildpack(
+    world: World,
+    tmp: Path,
+    scripts: dict[str, str],
+    *,
+    name: str | None = None,
+    position: int | None = None,
+    **extra: Any,
+) -> dict[str, Any]:
+    """Create and upload an admin buildpack; returns its JSON once READY."""
+    name = name or unique("bp").replace("-", "_")
+    body: dict[str, Any] = {"name": name, **extra}
+    if position is not None:
+        body["position"] = position
+    created = world.admin.post("/v3/buildpacks", json=body)
+    assert created.status_code == 201, created.text
+    guid = created.json()["guid"]
+    directory = write_buildpack(tmp / name, scripts)
+    r = world.admin.post(
+        f"/v3/buildpacks/{guid}/upload", files={"bits": (f"{name}.zip", zip_directory(directory), "application/zip")}
+    )
+    assert r.status_code == 202, r.text
+    job = world.admin.wait_for_job(r.headers["location"])
+    assert job["state"] == "COMPLETE", job
+    return dict(world.admin.get(f"/v3/buildpacks/{guid}").json())
+
+
+def ready_package(world: World, app: dict[str, Any], files: dict[str, str | bytes], api: Api | None = None) -> str:
+    api = api or world.admin
+    package = api.post(
+        "/v3/packages", json={"type": "bits", "relationships": {"app": {"data": {"guid": app["guid"]}}}}
+    ).json()
+    r = api.post(f"/v3/packages/{package['guid']}/upload", files={"bits": ("package.zip", make_zip(files))})
+    assert r.status_code == 200, r.text
+    deadline = time.monotonic() + 30
+    while (state := api.get(f"/v3/packages/{package['guid']}").json()["state"]) != "READY":
+        assert state != "FAILED" and time.monotonic() < deadline, state
+        time.sleep(0.05)
+    return str(package["guid"])
+
+
+def wait_for_build(api: Api, guid: str, timeout: float = 120) -> dict[str, Any]:
+    deadline = time.monotonic() + timeout
+    while True:
+        build: dict[str, Any] = api.get(f"/v3/builds/{guid}").json()
+        if build["state"] in FINAL_BUILD:
+            return build
+        assert time.monotonic() < deadline, build
+        time.sleep(0.05)
+
+
+def stage(world: World, package_guid: str, api: Api | None = None, **body: Any) -> dict[str, Any]:
+    api = api or world.admin
+    r = api.post("/v3/builds", json={"package": {"guid": package_guid}, **body})
+    assert r.status_code == 201, r.text
+    return wait_for_build(api, r.json()["guid"])
+
+
+@dataclass
+class DropletTar:
+    files: dict[str, bytes]
+    directories: set[str]
+
+    def __contains__(self, name: str) -> bool:
+        return name in self.files or name in self.directories
+
+    def __getitem__(self, name: str) -> bytes:
+        return self.files[name]
+
+
+def droplet_members(world: World, droplet_guid: str) -> DropletTar:
+    """The downloaded droplet tarball's regular files (with content) and directories."""
+    r = world.admin.get(f"/v3/droplets/{droplet_guid}/download")
+    assert r.status_code == 200, r.text
+    out = DropletTar({}, set())
+    with tarfile.open(fileobj=io.BytesIO(r.content), mode="r:gz") as tar:
+        for member in tar.getmembers():
+            if member.isfile():
+                handle = tar.extractfile(member)
+                assert handle is not None
+                out.files[member.name] = handle.read()
+            elif member.isdir():
+                out.directories.add(member.name)
+    return out
