@@ -5,7 +5,7 @@ writing it, with fsync, to the filesystem that holds the server's data. The meas
 from the start of the upload request until the package is READY. Memory is the server's
 resident set, sampled every 20 ms, above what it used just before the upload.
 
-    python bench/upload_bench.py [--size-mib 1024] [--runs 3] [--workdir DIR]
+    python -m bench.upload_bench [--size-mib 1024] [--runs 3] [--workdir DIR]
 """
 
 from __future__ import annotations
@@ -15,7 +15,6 @@ import hashlib
 import os
 import shutil
 import statistics
-import subprocess
 import sys
 import tempfile
 import threading
@@ -24,27 +23,11 @@ import zipfile
 from collections.abc import Iterator
 from pathlib import Path
 
-import httpx
+from bench.support import Server, rss_bytes, write_bytes_of
 
 MIB = 1024 * 1024
 CHUNK = MIB
 BOUNDARY = "ladle-bench-boundary"
-
-
-def rss_bytes(pid: int) -> int:
-    with open(f"/proc/{pid}/status") as fh:
-        for line in fh:
-            if line.startswith("VmRSS:"):
-                return int(line.split()[1]) * 1024
-    raise RuntimeError("no VmRSS")
-
-
-def write_bytes_of(pid: int) -> int:
-    with open(f"/proc/{pid}/io") as fh:
-        for line in fh:
-            if line.startswith("write_bytes:"):
-                return int(line.split()[1])
-    return 0
 
 
 def make_archive(path: Path, size_mib: int) -> None:
@@ -79,52 +62,6 @@ def floor_seconds(source: Path, target_dir: Path) -> float:
     elapsed = time.perf_counter() - started
     target.unlink()
     return elapsed
-
-
-class Server:
-    def __init__(self, data_dir: Path) -> None:
-        port = _free_port()
-        self.url = f"http://127.0.0.1:{port}"
-        env = {k: v for k, v in os.environ.items() if not k.startswith("LADLE_")}
-        env.update(LADLE_ADMIN_PASSWORD="bench", LADLE_LOG_LEVEL="warning")
-        self.proc = subprocess.Popen(
-            [sys.executable, "-m", "ladle", "serve", "--port", str(port), "--data-dir", str(data_dir)],
-            env=env,
-            stdout=subprocess.DEVNULL,
-        )
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                httpx.get(self.url + "/", timeout=1)
-                break
-            except httpx.TransportError:
-                if time.monotonic() > deadline or self.proc.poll() is not None:
-                    raise RuntimeError("server did not start") from None
-                time.sleep(0.1)
-        token = httpx.post(
-            self.url + "/oauth/token",
-            data={"grant_type": "password", "username": "admin", "password": "bench"},
-            auth=("cf", ""),
-        ).json()["access_token"]
-        self.http = httpx.Client(base_url=self.url, headers={"Authorization": f"bearer {token}"}, timeout=600)
-
-    def post(self, path: str, body: dict[str, object]) -> dict[str, object]:
-        response = self.http.post(path, json=body)
-        response.raise_for_status()
-        result: dict[str, object] = response.json()
-        return result
-
-    def stop(self) -> None:
-        self.proc.terminate()
-        self.proc.wait(timeout=30)
-
-
-def _free_port() -> int:
-    import socket
-
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def multipart(path: Path) -> Iterator[bytes]:
@@ -206,19 +143,13 @@ def main() -> int:
         data_dir = workdir / "data"
         server = Server(data_dir)
         try:
-            org = server.post("/v3/organizations", {"name": "bench"})
-            space = server.post(
-                "/v3/spaces", {"name": "bench", "relationships": {"organization": {"data": {"guid": org["guid"]}}}}
-            )
-            app = server.post(
-                "/v3/apps", {"name": "bench", "relationships": {"space": {"data": {"guid": space["guid"]}}}}
-            )
+            app = server.app()
             floors, uploads, growths = [], [], []
             for run in range(1, args.runs + 1):
                 os.sync()
                 floor = floor_seconds(archive, data_dir)
                 os.sync()
-                elapsed, growth = upload_once(server, str(app["guid"]), archive)
+                elapsed, growth = upload_once(server, app, archive)
                 floors.append(floor)
                 uploads.append(elapsed)
                 growths.append(growth)

@@ -9,6 +9,7 @@ import subprocess
 import sys
 import threading
 import time
+import uuid
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -16,7 +17,9 @@ from typing import Any
 import httpx
 import pytest
 
+from tests.staging.helpers import marker_processes, wait_until_gone
 from tests.support.archives import make_zip
+from tests.support.buildpacks import git_repository, write_buildpack
 from tests.support.cf import login
 from tests.support.server import drop_database, fresh_database_url
 from tests.support.services import free_port
@@ -26,18 +29,21 @@ BOUNDARY = "ladle-crash-test-boundary"
 
 
 class Server:
-    def __init__(self, data_dir: Path, database_url: str) -> None:
+    def __init__(self, data_dir: Path, database_url: str, **settings: str) -> None:
         self.data_dir = data_dir
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         env = {k: v for k, v in os.environ.items() if not k.startswith("LADLE_")}
         env.update(LADLE_ADMIN_PASSWORD="pw", LADLE_DATABASE_URL=database_url, LADLE_LOG_LEVEL="warning")
-        self.proc = subprocess.Popen(
-            [LADLE, "serve", "--port", str(self.port), "--data-dir", str(data_dir)],
-            env=env,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-        )
+        env.update({f"LADLE_{name.upper()}": value for name, value in settings.items()})
+        self.log = data_dir.parent / f"server-{self.port}.log"
+        with open(self.log, "wb") as log:
+            self.proc = subprocess.Popen(
+                [LADLE, "serve", "--port", str(self.port), "--data-dir", str(data_dir)],
+                env=env,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+            )
         deadline = time.monotonic() + 20
         while True:
             try:
@@ -45,7 +51,7 @@ class Server:
                     break
             except httpx.TransportError:
                 pass
-            assert self.proc.poll() is None and time.monotonic() < deadline, "server did not start"
+            assert self.proc.poll() is None and time.monotonic() < deadline, self.log.read_text()[-3000:]
             time.sleep(0.05)
         self.headers = {"Authorization": "bearer " + login(self.url, "admin", "pw")["access_token"]}
 
@@ -63,12 +69,14 @@ class Server:
 
 @pytest.fixture(params=["sqlite", "postgresql"])
 def database(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
-    url = fresh_database_url(request.param, "ladle_test_crash", tmp_path)
+    name = f"ladle_test_crash_{os.environ.get('PYTEST_XDIST_WORKER', 'main')}"
+    url = fresh_database_url(request.param, name, tmp_path)
     yield url
-    drop_database(request.param, "ladle_test_crash")
+    drop_database(request.param, name)
 
 
-def make_package(server: Server) -> str:
+def make_package(server: Server) -> tuple[str, str]:
+    """A new app with a package awaiting upload: (app guid, package guid)."""
     org = server.call("POST", "/v3/organizations", json={"name": "crash"}).json()
     space = server.call(
         "POST", "/v3/spaces", json={"name": "s", "relationships": {"organization": {"data": {"guid": org["guid"]}}}}
@@ -79,7 +87,7 @@ def make_package(server: Server) -> str:
     package = server.call(
         "POST", "/v3/packages", json={"type": "bits", "relationships": {"app": {"data": {"guid": app["guid"]}}}}
     ).json()
-    return str(package["guid"])
+    return str(app["guid"]), str(package["guid"])
 
 
 def multipart_head() -> bytes:
@@ -100,7 +108,7 @@ def scratch_files(data_dir: Path) -> list[Path]:
 def test_kill_during_upload_body(tmp_path: Path, database: str) -> None:
     data_dir = tmp_path / "data"
     server = Server(data_dir, database)
-    guid = make_package(server)
+    _app, guid = make_package(server)
     payload = make_zip({"big.bin": os.urandom(8 * 1024 * 1024)})
     head = multipart_head()
     release = threading.Event()
@@ -147,7 +155,7 @@ def test_kill_during_upload_body(tmp_path: Path, database: str) -> None:
 def test_kill_after_upload_accepted(tmp_path: Path, database: str) -> None:
     data_dir = tmp_path / "data"
     server = Server(data_dir, database)
-    guid = make_package(server)
+    _app, guid = make_package(server)
     payload = make_zip({f"f{i}.bin": os.urandom(16 * 1024 * 1024) for i in range(12)})
     r = server.call("POST", f"/v3/packages/{guid}/upload", files={"bits": ("p.zip", payload)})
     assert r.status_code == 200 and r.json()["state"] == "PROCESSING_UPLOAD"
@@ -169,5 +177,59 @@ def test_kill_after_upload_accepted(tmp_path: Path, database: str) -> None:
                 "The job was abandoned: the worker running it stopped before it finished."
             )
             assert blobs == []
+    finally:
+        restarted.stop()
+
+
+def test_kill_during_staging(tmp_path: Path, database: str) -> None:
+    data_dir = tmp_path / "data"
+    timing = {"staging_timeout": "3", "staging_timeout_grace": "1"}
+    server = Server(data_dir, database, **timing)
+    _app, package = make_package(server)
+    r = server.call("POST", f"/v3/packages/{package}/upload", files={"bits": ("p.zip", make_zip({"run": "x"}))})
+    assert r.status_code == 200
+    while server.call("GET", f"/v3/packages/{package}").json()["state"] != "READY":
+        time.sleep(0.05)
+    marker = f"ladle-crash-{uuid.uuid4().hex}"
+    buildpack = git_repository(
+        write_buildpack(tmp_path / "bp", {"compile": f'bash -c "exec -a {marker} sleep 300" &\nsleep 300\n'})
+    )
+    r = server.call(
+        "POST",
+        "/v3/builds",
+        json={"package": {"guid": package}, "lifecycle": {"type": "buildpack", "data": {"buildpacks": [buildpack]}}},
+    )
+    assert r.status_code == 201, r.text
+    build = r.json()["guid"]
+    deadline = time.monotonic() + 30
+    while not marker_processes(marker):
+        assert time.monotonic() < deadline, "the buildpack never started"
+        time.sleep(0.05)
+    server.kill()
+    # The sandbox dies with the server that started it.
+    wait_until_gone(marker)
+    assert list((data_dir / "tmp" / "staging").iterdir()), "the staging's scratch should be left by the kill"
+    time.sleep(4.5)  # past the staging timeout plus its grace
+
+    restarted = Server(data_dir, database, **timing)
+    try:
+        # Recovery fails the overdue build before its job can stage it again.
+        body = restarted.call("GET", f"/v3/builds/{build}").json()
+        assert (body["state"], body["error"]) == ("FAILED", "StagingTimeExpired - Staging time expired: staging failed")
+        droplets = restarted.call("GET", f"/v3/packages/{package}/droplets").json()["resources"]
+        assert [(d["state"], d["error"]) for d in droplets] == [("FAILED", body["error"])]
+        assert not (data_dir / "tmp" / "staging").exists() or not list((data_dir / "tmp" / "staging").iterdir())
+        assert not marker_processes(marker)
+        # The app stages again as if nothing had happened.
+        release = 'printf "default_process_types:\\n  web: ./run\\n"\n'
+        quick = write_buildpack(tmp_path / "quick", {"compile": "true\n", "release": release})
+        lifecycle = {"type": "buildpack", "data": {"buildpacks": [git_repository(quick)]}}
+        r = restarted.call("POST", "/v3/builds", json={"package": {"guid": package}, "lifecycle": lifecycle})
+        assert r.status_code == 201, r.text
+        deadline = time.monotonic() + 60
+        while (again := restarted.call("GET", f"/v3/builds/{r.json()['guid']}").json())["state"] == "STAGING":
+            assert time.monotonic() < deadline
+            time.sleep(0.05)
+        assert again["state"] == "STAGED", again["error"]
     finally:
         restarted.stop()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import subprocess
 import tarfile
 import time
 from dataclasses import dataclass
@@ -55,6 +56,19 @@ def ready_package(world: World, app: dict[str, Any], files: dict[str, str | byte
         assert state != "FAILED" and time.monotonic() < deadline, state
         time.sleep(0.05)
     return str(package["guid"])
+
+
+def marker_processes(marker: str) -> list[str]:
+    """Pids of processes whose command line holds ``marker``."""
+    result = subprocess.run(["pgrep", "-f", marker], capture_output=True, text=True, check=False)
+    return result.stdout.split()
+
+
+def wait_until_gone(marker: str, timeout: float = 10) -> None:
+    deadline = time.monotonic() + timeout
+    while marker_processes(marker):
+        assert time.monotonic() < deadline, f"processes matching {marker} survived the staging"
+        time.sleep(0.05)
 
 
 def wait_for_build(api: Api, guid: str, timeout: float = 120) -> dict[str, Any]:

@@ -138,7 +138,8 @@ def test_seed_staging_request_2016_form(world: World, tmp_path: Path) -> None:
     env = droplet["environment_variables"]
     assert env["CUSTOM_ENV_VAR"] == "hello"
     assert env["CF_STACK"] == "cflinuxfs2"
-    assert env["MEMORY_LIMIT"] == "1024m"
+    # The seed shows megabytes as a number; buildpacks read "<n>m" (test_staging_environment_and_sandbox).
+    assert env["MEMORY_LIMIT"] == 1024
     assert env["VCAP_SERVICES"] == {}
     assert env["VCAP_APPLICATION"]["application_id"] == app["guid"]
     assert env["VCAP_APPLICATION"]["limits"] == {"fds": 16384, "mem": 1024, "disk": 4096}

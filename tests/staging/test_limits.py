@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import subprocess
 import time
 import uuid
 from collections.abc import Iterator
@@ -10,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.staging.helpers import ready_package, wait_for_build
+from tests.staging.helpers import marker_processes, ready_package, wait_for_build, wait_until_gone
 from tests.support.buildpacks import git_repository, write_buildpack
 from tests.support.cf import World
 from tests.support.server import run_server
@@ -30,18 +29,6 @@ def limited(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
     }
     with run_server("sqlite", tmp_path_factory.mktemp("limited"), "unused", **overrides) as running:
         yield World(running)
-
-
-def marker_processes(marker: str) -> list[str]:
-    result = subprocess.run(["pgrep", "-f", marker], capture_output=True, text=True, check=False)
-    return result.stdout.split()
-
-
-def wait_until_gone(marker: str, timeout: float = 10) -> None:
-    deadline = time.monotonic() + timeout
-    while marker_processes(marker):
-        assert time.monotonic() < deadline, f"processes matching {marker} survived the staging"
-        time.sleep(0.05)
 
 
 def start(world: World, tmp_path: Path, compile_script: str, **body: object) -> tuple[str, str]:

@@ -12,6 +12,7 @@ from pathlib import Path
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from ladle.actions.staging_jobs import fail_expired_builds
 from ladle.blobstore import Blobstore, Blobstores
 from ladle.clock import utcnow
 from ladle.config import Settings
@@ -64,10 +65,16 @@ def _clear_scratch(settings: Settings, db: Database) -> None:
     fsynced before the upload was accepted) and their job resumes."""
     with db.session() as s:
         payloads = s.scalars(
-            select(Job.payload).where(Job.state == "PROCESSING", Job.operation == "package.upload", Job.attempts == 0)
+            select(Job.payload).where(
+                Job.state == "PROCESSING",
+                Job.operation.in_(("package.upload", "buildpack.upload")),
+                Job.attempts == 0,
+            )
         ).all()
     keep = {Path(p["upload"]) for p in payloads if p and p.get("upload")}
-    shutil.rmtree(settings.scratch_dir / "packages", ignore_errors=True)
+    # A staging cut short starts again from nothing, so its half-built directories can go.
+    for work in ("packages", "staging"):
+        shutil.rmtree(settings.scratch_dir / work, ignore_errors=True)
     uploads = settings.scratch_dir / "uploads"
     if uploads.is_dir():
         for path in uploads.iterdir():
@@ -84,8 +91,15 @@ def recover_at_startup(settings: Settings, db: Database, blobstores: Blobstores,
         if not runner.retryable(guid):
             runner.run(guid)  # over its attempts: this fails it and tidies up after it
             settled += 1
+    # Past its deadline a build fails now rather than staging again when its job resumes.
+    expired = fail_expired_builds(db, settings)
     orphans = sweep_orphan_blobs(db, blobstores)
     log.info(
         "startup recovery done",
-        extra={"unfinished_writes": leftovers, "jobs_failed": settled, "orphan_blobs": orphans},
+        extra={
+            "unfinished_writes": leftovers,
+            "jobs_failed": settled,
+            "builds_expired": expired,
+            "orphan_blobs": orphans,
+        },
     )

@@ -145,6 +145,8 @@ def stage_package(ctx: RequestContext) -> Response:
         disk_mb=build.staging_disk_in_mb,
         build_guid=build.guid,
     )
+    # The seed shows the limit as megabytes; the buildpack's process is given "<n>m".
+    body["environment_variables"]["MEMORY_LIMIT"] = build.staging_memory_in_mb
     body["staging_memory_in_mb"] = build.staging_memory_in_mb
     body["staging_disk_in_mb"] = build.staging_disk_in_mb
     return cf_json(body, status=201)

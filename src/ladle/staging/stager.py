@@ -11,7 +11,8 @@ from __future__ import annotations
 import logging
 import shutil
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -188,6 +189,21 @@ def _size(n: int) -> str:
     return f"{n}B"
 
 
+class _Phases:
+    """Wall time of each part of a staging, for the log (where the time goes when one is slow)."""
+
+    def __init__(self) -> None:
+        self.seconds: dict[str, float] = {}
+
+    @contextmanager
+    def __call__(self, name: str) -> Iterator[None]:
+        started = time.perf_counter()
+        try:
+            yield
+        finally:
+            self.seconds[name] = round(time.perf_counter() - started, 3)
+
+
 def run_staging(ctx: JobContext) -> None:
     try:
         plan = _load_plan(ctx)
@@ -202,13 +218,17 @@ def run_staging(ctx: JobContext) -> None:
     build_log = BuildLog(ctx.db, plan.app_guid, plan.build_guid, plan.log_rate_limit)
     say = build_log.write
     sandbox: Sandbox | None = None
+    phases = _Phases()
     try:
         workspace = Workspace(scratch / "droplet", scratch / "cache")
-        _unpack_package(ctx.blobstores, plan, workspace, scratch, say)
-        _restore_cache(ctx.blobstores, plan, workspace, scratch, say)
+        with phases("package"):
+            _unpack_package(ctx.blobstores, plan, workspace, scratch, say)
+        with phases("cache_restore"):
+            _restore_cache(ctx.blobstores, plan, workspace, scratch, say)
         if not plan.sources:
             raise staging_error("StagingError", CFError("NoBuildpacksFound").detail)
-        specs = _fetch_buildpacks(ctx, plan, scratch, say)
+        with phases("buildpacks"):
+            specs = _fetch_buildpacks(ctx, plan, scratch, say)
         cancelled = _cancel_check(ctx.db, plan.build_guid)
         sandbox = Sandbox(
             scratch,
@@ -220,15 +240,16 @@ def run_staging(ctx: JobContext) -> None:
             isolate=settings.staging_isolation,
         )
         try:
-            result = run_lifecycle(
-                workspace,
-                specs,
-                skip_detect=plan.skip_detect,
-                sandbox=sandbox,
-                env=as_process_env(plan.env, plan.build_guid),
-                say=say,
-                output=build_log.write,
-            )
+            with phases("lifecycle"):
+                result = run_lifecycle(
+                    workspace,
+                    specs,
+                    skip_detect=plan.skip_detect,
+                    sandbox=sandbox,
+                    env=as_process_env(plan.env, plan.build_guid),
+                    say=say,
+                    output=build_log.write,
+                )
         except LifecycleFailure as exc:
             say(f"Exit status {exc.exit_code}")
             raise _failure_for_exit(exc.exit_code) from exc
@@ -245,7 +266,8 @@ def run_staging(ctx: JobContext) -> None:
         if not result.process_types.get("web") and not plan.web_command:
             raise staging_error("StagingError", "Start command not specified")
         say("Uploading droplet, build artifacts cache...")
-        _store_droplet(ctx, plan, workspace, scratch, result=result, build_log=build_log)
+        with phases("droplet"):
+            _store_droplet(ctx, plan, workspace, scratch, result=result, build_log=build_log)
     except StagingCancelled:
         say("Staging was cancelled")
     except StagingFailed as exc:
@@ -258,6 +280,7 @@ def run_staging(ctx: JobContext) -> None:
             sandbox.close()
         build_log.close()
         shutil.rmtree(scratch, ignore_errors=True)
+        log.info("staging ended", extra={"build": plan.build_guid, "phase_seconds": phases.seconds})
 
 
 def _unpack_package(

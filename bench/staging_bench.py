@@ -1,0 +1,165 @@
+"""Staging overhead: an app of many files staged by a buildpack that does nothing.
+
+The baseline is the least work a staging of these bits implies on this machine: ``unzip`` of
+the package, then ``tar czf`` of the unzipped files. The measured time runs from
+``POST /v3/builds`` until the build is STAGED (package fetched, unzipped, buildpack run in its
+sandbox, droplet packed, hashed and stored, cache saved). Both run in the same session, on the
+same filesystem, interleaved run by run.
+
+    python -m bench.staging_bench [--files 5000] [--size-mib 50] [--runs 5] [--workdir DIR]
+"""
+
+from __future__ import annotations
+
+import argparse
+import io
+import os
+import random
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import zipfile
+from pathlib import Path
+
+from bench.support import Server
+
+MIB = 1024 * 1024
+WORDS = b"alpha beta gamma delta epsilon zeta eta theta iota kappa lambda mu nu xi omicron pi rho sigma".split()
+
+
+def make_app(path: Path, files: int, size_mib: int, seed: int = 7) -> int:
+    """A zip of ``files`` files totalling ``size_mib``: source-like text and some binary assets."""
+    rng = random.Random(seed)
+    average = size_mib * MIB // files
+    total = 0
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED, compresslevel=6) as zf:
+        for index in range(files):
+            size = max(1, int(rng.uniform(0.2, 1.8) * average))
+            name = f"src/pkg{index % 50:02}/module_{index:05}"
+            if index % 4 == 0:  # a quarter are binary (images, wheels): incompressible
+                data = rng.randbytes(size)
+                name += ".bin"
+            else:
+                text = io.BytesIO()
+                while text.tell() < size:
+                    text.write(b" ".join(rng.choices(WORDS, k=12)) + b"\n")
+                data = text.getvalue()[:size]
+                name += ".py"
+            zf.writestr(name, data)
+            total += len(data)
+    return total
+
+
+def baseline_seconds(archive: Path, scratch: Path) -> float:
+    """``unzip`` then ``tar czf``: unpacking the bits and packing a droplet, nothing else."""
+    unpacked, droplet = scratch / "unpacked", scratch / "droplet.tgz"
+    shutil.rmtree(unpacked, ignore_errors=True)
+    started = time.perf_counter()
+    subprocess.run(["unzip", "-q", "-o", str(archive), "-d", str(unpacked)], check=True)
+    subprocess.run(["tar", "czf", str(droplet), "-C", str(unpacked), "."], check=True)
+    elapsed = time.perf_counter() - started
+    shutil.rmtree(unpacked)
+    droplet.unlink()
+    return elapsed
+
+
+def noop_buildpack(server: Server, workdir: Path) -> None:
+    scripts = {
+        "detect": "#!/bin/sh\necho noop\n",
+        "finalize": "#!/bin/sh\nexit 0\n",
+        "release": "#!/bin/sh\nprintf 'default_process_types:\\n  web: ./start\\n'\n",
+    }
+    zipped = workdir / "noop.zip"
+    with zipfile.ZipFile(zipped, "w") as zf:
+        for name, body in scripts.items():
+            info = zipfile.ZipInfo(f"bin/{name}")
+            info.external_attr = 0o100755 << 16
+            zf.writestr(info, body)
+    buildpack = server.post("/v3/buildpacks", {"name": "noop", "position": 1})
+    with open(zipped, "rb") as fh:
+        r = server.http.post(f"/v3/buildpacks/{buildpack['guid']}/upload", files={"bits": ("noop.zip", fh)})
+    r.raise_for_status()
+    wait_for_job(server, r.headers["location"])
+
+
+def wait_for_job(server: Server, location: str) -> None:
+    while (job := server.http.get(location).json())["state"] == "PROCESSING":
+        time.sleep(0.02)
+    if job["state"] != "COMPLETE":
+        raise RuntimeError(job["errors"])
+
+
+def upload_package(server: Server, app_guid: str, archive: Path) -> str:
+    package = server.post("/v3/packages", {"type": "bits", "relationships": {"app": {"data": {"guid": app_guid}}}})
+    with open(archive, "rb") as fh:
+        r = server.http.post(f"/v3/packages/{package['guid']}/upload", files={"bits": ("app.zip", fh)})
+    r.raise_for_status()
+    while (state := server.http.get(f"/v3/packages/{package['guid']}").json()["state"]) != "READY":
+        if state == "FAILED":
+            raise RuntimeError("package upload failed")
+        time.sleep(0.05)
+    return str(package["guid"])
+
+
+def stage_seconds(server: Server, package_guid: str) -> float:
+    started = time.perf_counter()
+    build = server.post("/v3/builds", {"package": {"guid": package_guid}})
+    while (body := server.http.get(f"/v3/builds/{build['guid']}").json())["state"] == "STAGING":
+        time.sleep(0.01)
+    elapsed = time.perf_counter() - started
+    if body["state"] != "STAGED":
+        raise RuntimeError(body["error"])
+    return elapsed
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
+    parser.add_argument("--files", type=int, default=5000)
+    parser.add_argument("--size-mib", type=int, default=50)
+    parser.add_argument("--runs", type=int, default=5)
+    parser.add_argument("--workdir", type=Path, default=None, help="where data and the archive go (one filesystem)")
+    args = parser.parse_args()
+    workdir = Path(tempfile.mkdtemp(prefix="ladle-bench-", dir=args.workdir))
+    try:
+        archive = workdir / "app.zip"
+        content = make_app(archive, args.files, args.size_mib)
+        print(
+            f"app: {args.files} files, {content / MIB:.1f} MiB of content, "
+            f"{archive.stat().st_size / MIB:.1f} MiB zipped ({workdir})",
+            flush=True,
+        )
+        server = Server(workdir / "data")
+        try:
+            noop_buildpack(server, workdir)
+            package = upload_package(server, server.app(), archive)
+            baselines, stagings = [], []
+            for run in range(1, args.runs + 1):
+                os.sync()
+                baseline = baseline_seconds(archive, workdir)
+                os.sync()
+                staging = stage_seconds(server, package)
+                baselines.append(baseline)
+                stagings.append(staging)
+                print(
+                    f"run {run}: unzip + tar czf {baseline:6.2f}s   POST /v3/builds to STAGED {staging:6.2f}s   "
+                    f"ratio {staging / baseline:5.2f}",
+                    flush=True,
+                )
+        finally:
+            server.stop()
+        baseline, staging = statistics.median(baselines), statistics.median(stagings)
+        ratios = sorted(s / b for s, b in zip(stagings, baselines, strict=True))
+        print(
+            f"\nmedian over {args.runs} runs: staging {staging:.2f}s, baseline {baseline:.2f}s; "
+            f"median ratio {statistics.median(ratios):.2f} (range {ratios[0]:.2f}-{ratios[-1]:.2f}; target <= 1.50)"
+        )
+    finally:
+        shutil.rmtree(workdir, ignore_errors=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
