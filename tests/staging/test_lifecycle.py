@@ -8,6 +8,7 @@ from typing import Any
 
 import pytest
 
+from ladle.staging.xxhash import key_hash
 from tests.staging.helpers import admin_buildpack, droplet_members, ready_package, stage
 from tests.support.buildpacks import git_repository, write_buildpack, zip_directory
 from tests.support.cf import World, unique
@@ -118,7 +119,7 @@ def test_multi_buildpack_supply_and_finalize(world: World, tmp_path: Path) -> No
         {
             "supply": 'echo "final supply idx=$4"\n',
             "finalize": (
-                'echo "finalize profile=$5"\n'
+                'echo "finalize $0 $* pwd=$PWD" > "$1/finalize-args.txt"\n'
                 'test -f "$3/0/bin/tool"\n'
                 'echo "export FROM_FINALIZE=1" > "$5/final.sh"\n'
                 'printf "name: finalizer\\nversion: 9.9\\n'
@@ -144,6 +145,12 @@ def test_multi_buildpack_supply_and_finalize(world: World, tmp_path: Path) -> No
     members = droplet_members(world, build["droplet"]["guid"])
     assert members["./deps/0/bin/tool"] == b"#!/bin/sh\n"
     assert members["./profile.d/final.sh"] == b"export FROM_FINALIZE=1\n"
+    # Scripts see the builder's directories, not wherever Ladle keeps them.
+    final_home = f"/tmp/buildpacks/{key_hash(buildpacks[1])}"
+    assert members["./app/finalize-args.txt"].decode() == (
+        f"finalize {final_home}/bin/finalize /tmp/app /tmp/cache/final /tmp/contents/deps 1 /tmp/contents/profile.d "
+        "pwd=/tmp/app\n"
+    )
     assert json.loads(members["./staging_info.yml"]) == {
         "detected_buildpack": "finalizer",
         "start_command": "./server",

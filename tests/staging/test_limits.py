@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import time
 import uuid
 from collections.abc import Iterator
@@ -9,7 +10,13 @@ from pathlib import Path
 
 import pytest
 
-from tests.staging.helpers import marker_processes, ready_package, wait_for_build, wait_until_gone
+from tests.staging.helpers import (
+    droplet_members,
+    marker_processes,
+    ready_package,
+    wait_for_build,
+    wait_until_gone,
+)
 from tests.support.buildpacks import git_repository, write_buildpack
 from tests.support.cf import World
 from tests.support.server import run_server
@@ -102,3 +109,27 @@ def test_disk_request_above_the_maximum(limited: World, tmp_path: Path) -> None:
     package = ready_package(limited, app, {"run": "x"})
     r = limited.admin.post("/v3/builds", json={"package": {"guid": package}, "staging_disk_in_mb": 64})
     assert (r.status_code, r.json()["errors"][0]["detail"]) == (422, "disk limit exceeded")
+
+
+def test_without_isolation_scripts_run_as_plain_processes(tmp_path_factory: pytest.TempPathFactory) -> None:
+    # Where bubblewrap is missing (or turned off) staging still works, as the server's own user,
+    # on the host's paths, and still within the timeout that kills the whole tree.
+    with run_server(
+        "sqlite", tmp_path_factory.mktemp("plain"), "unused", staging_isolation=False, staging_timeout=4
+    ) as running:
+        world = World(running)
+        tmp = tmp_path_factory.mktemp("plainbp")
+        build, _ = start(world, tmp, 'id -u > "$1/uid.txt"\necho "$1" > "$1/where.txt"\n')
+        result = wait_for_build(world.admin, build, timeout=30)
+        assert result["state"] == "STAGED", result["error"]
+        members = droplet_members(world, result["droplet"]["guid"])
+        assert members["./app/uid.txt"] == f"{os.getuid()}\n".encode()
+        assert members["./app/where.txt"].decode().startswith(str(running.settings.scratch_dir))
+
+        marker = f"ladle-plain-{uuid.uuid4().hex}"
+        build, _ = start(
+            world, tmp_path_factory.mktemp("plainbp"), f'bash -c "exec -a {marker} sleep 300" &\nsleep 300\n'
+        )
+        result = wait_for_build(world.admin, build, timeout=30)
+        assert result["error"] == "StagingTimeExpired - Staging time expired: staging failed"
+        wait_until_gone(marker)

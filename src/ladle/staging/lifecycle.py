@@ -163,7 +163,7 @@ class _Runner:
 
     def run(self, script: Path, *args: Path | str, capture: bool = False) -> tuple[int, str]:
         result = self.sandbox.run(
-            [str(script), *map(str, args)],
+            [script, *args],
             env=self.env,
             cwd=self.ws.build_dir,
             on_output=self.output,

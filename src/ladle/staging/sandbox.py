@@ -1,11 +1,14 @@
 """Running buildpack scripts: jailed, limited, and never outliving their staging.
 
 With bubblewrap, every script runs in its own pid namespace as uid 2000 ("vcap"), seeing the host
-read-only except the build's own directories. Memory and process counts are capped by a cgroup
-when one can be made (cgroup v1 here), otherwise by rlimits; disk use of the writable
-directories is watched. A deadline, a cancel check and the end of the staging all kill the whole
-process tree: bubblewrap's namespace takes every descendant down with it, and the process group
-and cgroup catch anything else.
+read-only except the build's own directories, which it sees where Cloud Foundry's builder puts
+them (``/tmp/app``, ``/tmp/cache``, ...): buildpacks that write their build paths into files
+then produce the same bytes whatever Ladle's data directory or the build's guid.
+
+Memory and process counts are capped by a cgroup when one can be made (cgroup v1 here),
+otherwise by rlimits; disk use of the writable directories is watched. A deadline, a cancel
+check and the end of the staging all kill the whole process tree: bubblewrap's namespace takes
+every descendant down with it, and the process group and cgroup catch anything else.
 """
 
 from __future__ import annotations
@@ -27,6 +30,7 @@ __all__ = [
     "DiskLimitExceeded",
     "Limits",
     "MemoryLimitExceeded",
+    "Mount",
     "RunResult",
     "Sandbox",
     "StagingCancelled",
@@ -67,6 +71,15 @@ class Limits:
     disk_mb: int
     pids: int = 1024
     file_descriptors: int = 16384
+
+
+@dataclass(frozen=True)
+class Mount:
+    """A host directory the scripts may use, and where they see it when jailed."""
+
+    host: Path
+    inside: str
+    writable: bool
 
 
 @dataclass
@@ -167,16 +180,17 @@ class Sandbox:
         self,
         scratch: Path,
         *,
-        writable: Sequence[Path],
-        readable: Sequence[Path],
+        mounts: Sequence[Mount],
         limits: Limits,
         deadline: float,
         cancelled: Callable[[], bool],
         isolate: bool = True,
     ) -> None:
         self.scratch = scratch
-        self.writable = [p.resolve() for p in writable]
-        self.readable = [p.resolve() for p in readable]
+        self.mounts = [Mount(m.host.resolve(), m.inside, m.writable) for m in mounts]
+        writable = sorted({m.host for m in self.mounts if m.writable}, key=lambda p: len(p.parts))
+        # Disk use is counted once per file: a writable mount inside another adds nothing.
+        self.disk_roots = [p for i, p in enumerate(writable) if not any(p.is_relative_to(q) for q in writable[:i])]
         self.limits = limits
         self.deadline = deadline
         self.cancelled = cancelled
@@ -200,7 +214,21 @@ class Sandbox:
     def isolated(self) -> bool:
         return self.bwrap is not None
 
-    def _command(self, argv: Sequence[str], cwd: Path) -> list[str]:
+    def inside(self, path: Path) -> str:
+        """Where a script sees ``path``: under the mount holding it most closely, when jailed."""
+        if not self.isolated:
+            return str(path)
+        resolved = path.resolve()
+        best: Mount | None = None
+        for mount in self.mounts:
+            if resolved.is_relative_to(mount.host) and (best is None or len(mount.host.parts) > len(best.host.parts)):
+                best = mount
+        if best is None:
+            return str(path)
+        rest = resolved.relative_to(best.host)
+        return best.inside if rest == Path() else f"{best.inside}/{rest}"
+
+    def _command(self, argv: Sequence[str | Path], cwd: Path) -> list[str]:
         rlimits = [
             "prlimit",
             f"--nofile={self.limits.file_descriptors}",
@@ -218,7 +246,7 @@ class Sandbox:
         if shutil.which("prlimit"):
             command += [*rlimits, "--"]
         if self.bwrap is None:
-            return [*command, *argv]
+            return [*command, *map(str, argv)]
         jail = [
             self.bwrap,
             "--die-with-parent",
@@ -251,23 +279,24 @@ class Sandbox:
             str(self.home),
             "/home/vcap",
         ]
-        for path in self.readable:
-            jail += ["--ro-bind", str(path), str(path)]
-        for path in self.writable:
-            jail += ["--bind", str(path), str(path)]
-        jail += ["--chdir", str(cwd), "--"]
-        return [*command, *jail, *argv]
+        # Outer mounts first, so a mount inside another one's target lands on top of it.
+        for mount in sorted(self.mounts, key=lambda m: m.inside.count("/")):
+            jail += ["--bind" if mount.writable else "--ro-bind", str(mount.host), mount.inside]
+        jail += ["--chdir", self.inside(cwd), "--"]
+        return [*command, *jail, *(self.inside(a) if isinstance(a, Path) else a for a in argv)]
 
     def run(
         self,
-        argv: Sequence[str],
+        argv: Sequence[str | Path],
         *,
         env: Mapping[str, str],
         cwd: Path,
         on_output: OutputSink,
         capture_stdout: bool = False,
     ) -> RunResult:
-        """Run one script; its stderr (and stdout unless captured) goes to ``on_output``."""
+        """Run one script; its stderr (and stdout unless captured) goes to ``on_output``.
+
+        ``Path`` arguments are host paths, handed to the script as it sees them."""
         child_env = {**env, "HOME": "/home/vcap" if self.isolated else str(self.home), "USER": "vcap"}
         process = subprocess.Popen(
             self._command(argv, cwd),
@@ -323,7 +352,7 @@ class Sandbox:
         return RunResult(code, "".join(captured))
 
     def _over_disk_limit(self) -> bool:
-        return _dir_size(self.writable) > self.limits.disk_mb * 1024 * 1024
+        return _dir_size(self.disk_roots) > self.limits.disk_mb * 1024 * 1024
 
     def kill(self) -> None:
         process = self._running

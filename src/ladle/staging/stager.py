@@ -48,10 +48,12 @@ from ladle.staging.sandbox import (
     DiskLimitExceeded,
     Limits,
     MemoryLimitExceeded,
+    Mount,
     Sandbox,
     StagingCancelled,
     StagingTimedOut,
 )
+from ladle.staging.xxhash import key_hash
 from ladle.urls import mask_credentials
 
 __all__ = ["CANCELLED", "StagingFailed", "fail_build", "run_staging", "staging_error"]
@@ -232,8 +234,13 @@ def run_staging(ctx: JobContext) -> None:
         cancelled = _cancel_check(ctx.db, plan.build_guid)
         sandbox = Sandbox(
             scratch,
-            writable=[workspace.droplet_root, workspace.cache_dir],
-            readable=[spec.path for spec in specs],
+            mounts=[
+                # Where Cloud Foundry's builder keeps each of them.
+                Mount(workspace.droplet_root, "/tmp/contents", writable=True),
+                Mount(workspace.build_dir, "/tmp/app", writable=True),
+                Mount(workspace.cache_dir, "/tmp/cache", writable=True),
+                *(Mount(s.path, f"/tmp/buildpacks/{key_hash(s.key)}", writable=False) for s in specs),
+            ],
             limits=Limits(memory_mb=plan.memory_mb, disk_mb=plan.disk_mb),
             deadline=time.monotonic() + settings.staging_timeout,
             cancelled=cancelled,
