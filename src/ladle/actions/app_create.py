@@ -6,7 +6,7 @@ from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from ladle.actions.metadata_update import update_metadata
+from ladle.actions.metadata_update import apply_metadata
 from ladle.actions.processes import new_process
 from ladle.auth.identity import Identity
 from ladle.clock import new_guid
@@ -93,13 +93,6 @@ def create_app(session: Session, settings: Settings, space: Space, msg: AppCreat
     except IntegrityError:
         session.rollback()
         raise unique_name_error(name) from None
-    update_metadata(
-        session,
-        "app",
-        app.guid,
-        msg.metadata,
-        max_labels=settings.max_labels_per_resource,
-        max_annotations=settings.max_annotations_per_resource,
-    )
+    apply_metadata(session, settings, "app", app.guid, msg.metadata)
     session.commit()
     return app

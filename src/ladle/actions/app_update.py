@@ -7,7 +7,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from ladle.actions.app_create import model_errors, resolve_buildpack_lifecycle, unique_name_error
-from ladle.actions.metadata_update import update_metadata
+from ladle.actions.metadata_update import apply_metadata
 from ladle.config import Settings
 from ladle.db.models import App
 from ladle.errors import CFError
@@ -40,14 +40,7 @@ def update_app(session: Session, settings: Settings, app: App, msg: AppUpdate) -
         if taken is not None:
             raise unique_name_error(name)
         app.name = name
-    update_metadata(
-        session,
-        "app",
-        app.guid,
-        msg.metadata,
-        max_labels=settings.max_labels_per_resource,
-        max_annotations=settings.max_annotations_per_resource,
-    )
+    apply_metadata(session, settings, "app", app.guid, msg.metadata)
     try:
         session.commit()
     except IntegrityError:

@@ -7,7 +7,7 @@ from sqlalchemy.orm import Session
 
 from ladle.actions.app_create import check_lifecycle_flags, resolve_buildpack_lifecycle
 from ladle.actions.jobs import add_job, start_job
-from ladle.actions.metadata_update import update_metadata
+from ladle.actions.metadata_update import apply_metadata
 from ladle.auth.identity import Identity
 from ladle.config import Settings
 from ladle.db.buildpacks import admin_buildpacks_named, detectable_buildpacks
@@ -97,14 +97,7 @@ def create_build(
         execution_metadata="",
     )
     session.add(droplet)
-    update_metadata(
-        session,
-        "build",
-        build.guid,
-        msg.metadata,
-        max_labels=settings.max_labels_per_resource,
-        max_annotations=settings.max_annotations_per_resource,
-    )
+    apply_metadata(session, settings, "build", build.guid, msg.metadata)
     job = add_job(session, "build.stage", resource_type="build", resource_guid=build.guid, user_guid=identity.user_guid)
     start_job(session, executor, job)
     return build, droplet

@@ -5,7 +5,7 @@ from __future__ import annotations
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
-from ladle.actions.metadata_update import update_metadata
+from ladle.actions.metadata_update import apply_metadata
 from ladle.clock import utcnow
 from ladle.config import Settings
 from ladle.db.models import App, Build, Droplet
@@ -18,14 +18,7 @@ __all__ = ["cancel_build", "update_build"]
 
 
 def update_build(session: Session, db: Database, settings: Settings, build: Build, msg: BuildUpdate) -> None:
-    update_metadata(
-        session,
-        "build",
-        build.guid,
-        msg.metadata,
-        max_labels=settings.max_labels_per_resource,
-        max_annotations=settings.max_annotations_per_resource,
-    )
+    apply_metadata(session, settings, "build", build.guid, msg.metadata)
     session.commit()
     if msg.state == "FAILED":
         fail_build(db, build.guid, "StagerError", CFError("StagerError", msg.error or "").detail)

@@ -13,7 +13,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from ladle.actions.jobs import add_job, start_job
-from ladle.actions.metadata_update import delete_metadata, update_metadata
+from ladle.actions.metadata_update import apply_metadata, delete_metadata
 from ladle.bits.archive import ArchiveLimits, InvalidArchive, inspect_zip
 from ladle.config import Settings
 from ladle.db.lifecycle import stack_exists
@@ -99,14 +99,14 @@ def create_buildpack(session: Session, settings: Settings, change: BuildpackChan
     except IntegrityError:
         session.rollback()
         raise _taken(name, stack, lifecycle) from None
-    _metadata(session, settings, buildpack, change)
+    apply_metadata(session, settings, "buildpack", buildpack.guid, change.metadata)
     session.commit()
     return buildpack
 
 
 def update_buildpack(session: Session, settings: Settings, buildpack: Buildpack, change: BuildpackChange) -> Buildpack:
     values = change.values
-    _metadata(session, settings, buildpack, change)
+    apply_metadata(session, settings, "buildpack", buildpack.guid, change.metadata)
     if "position" in values:
         target = min(int(values["position"]), _count(session, buildpack.lifecycle))
         current = buildpack.position
@@ -134,17 +134,6 @@ def update_buildpack(session: Session, settings: Settings, buildpack: Buildpack,
         session.rollback()
         raise _taken(buildpack.name, buildpack.stack, buildpack.lifecycle) from None
     return buildpack
-
-
-def _metadata(session: Session, settings: Settings, buildpack: Buildpack, change: BuildpackChange) -> None:
-    update_metadata(
-        session,
-        "buildpack",
-        buildpack.guid,
-        change.metadata,
-        max_labels=settings.max_labels_per_resource,
-        max_annotations=settings.max_annotations_per_resource,
-    )
 
 
 def request_buildpack_delete(session: Session, executor: Executor, buildpack: Buildpack, user_guid: str) -> Job:

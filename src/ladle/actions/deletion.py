@@ -6,6 +6,9 @@ crash in between leaves orphan blobs, which the sweep removes, never rows withou
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import TypeVar
+
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
@@ -27,6 +30,7 @@ __all__ = [
 
 # (bucket name, key) pairs whose blobs are to be deleted once the rows are gone.
 BlobRefs = list[tuple[str, str]]
+_Owner = TypeVar("_Owner", App, Space, Organization)
 
 
 def delete_app_rows(session: Session, app: App) -> BlobRefs:
@@ -85,34 +89,26 @@ def delete_blobs(blobstores: Blobstores, blobs: BlobRefs) -> None:
             store.delete(key)
 
 
-def run_app_delete(ctx: JobContext) -> None:
+def _run_cascade(ctx: JobContext, model: type[_Owner], delete_rows: Callable[[Session, _Owner], BlobRefs]) -> None:
     with ctx.db.session() as s:
-        app = by_guid(s, App, ctx.resource_guid or "")
-        if app is None:
+        owner = by_guid(s, model, ctx.resource_guid or "")
+        if owner is None:
             return
-        blobs = delete_app_rows(s, app)
+        blobs = delete_rows(s, owner)
         s.commit()
     delete_blobs(ctx.blobstores, blobs)
+
+
+def run_app_delete(ctx: JobContext) -> None:
+    _run_cascade(ctx, App, delete_app_rows)
 
 
 def run_space_delete(ctx: JobContext) -> None:
-    with ctx.db.session() as s:
-        space = by_guid(s, Space, ctx.resource_guid or "")
-        if space is None:
-            return
-        blobs = delete_space_rows(s, space)
-        s.commit()
-    delete_blobs(ctx.blobstores, blobs)
+    _run_cascade(ctx, Space, delete_space_rows)
 
 
 def run_organization_delete(ctx: JobContext) -> None:
-    with ctx.db.session() as s:
-        org = by_guid(s, Organization, ctx.resource_guid or "")
-        if org is None:
-            return
-        blobs = delete_organization_rows(s, org)
-        s.commit()
-    delete_blobs(ctx.blobstores, blobs)
+    _run_cascade(ctx, Organization, delete_organization_rows)
 
 
 def run_role_delete(ctx: JobContext) -> None:

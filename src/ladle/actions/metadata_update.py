@@ -7,11 +7,12 @@ from typing import cast
 from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
 
+from ladle.config import Settings
 from ladle.db.models import Annotation, Label
 from ladle.errors import CFError
 from ladle.messages.metadata import MetadataUpdate, split_key
 
-__all__ = ["delete_metadata", "update_metadata"]
+__all__ = ["apply_metadata", "delete_metadata", "update_metadata"]
 
 
 def _apply(
@@ -85,3 +86,17 @@ def update_metadata(
 def delete_metadata(session: Session, resource_type: str, guids: list[str]) -> None:
     for table in (Label, Annotation):
         session.execute(delete(table).where(table.resource_type == resource_type, table.resource_guid.in_(guids)))
+
+
+def apply_metadata(
+    session: Session, settings: Settings, resource_type: str, guid: str, update: MetadataUpdate | None
+) -> None:
+    """:func:`update_metadata` with the configured label and annotation limits."""
+    update_metadata(
+        session,
+        resource_type,
+        guid,
+        update,
+        max_labels=settings.max_labels_per_resource,
+        max_annotations=settings.max_annotations_per_resource,
+    )

@@ -6,7 +6,7 @@ from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from ladle.actions.metadata_update import update_metadata
+from ladle.actions.metadata_update import apply_metadata
 from ladle.auth.identity import Identity
 from ladle.config import Settings
 from ladle.db.models import Organization, Role
@@ -41,14 +41,7 @@ def create_organization(
         # Whoever creates an org (with user_org_creation on) comes to manage it.
         for role_type in ("organization_user", "organization_manager"):
             session.add(Role(type=role_type, user_guid=identity.user_guid, organization_guid=org.guid))
-    update_metadata(
-        session,
-        "organization",
-        org.guid,
-        change.metadata,
-        max_labels=settings.max_labels_per_resource,
-        max_annotations=settings.max_annotations_per_resource,
-    )
+    apply_metadata(session, settings, "organization", org.guid, change.metadata)
     session.commit()
     return org
 
@@ -63,14 +56,7 @@ def update_organization(
         org.name = change.name
     if change.suspended is not None:
         org.suspended = change.suspended
-    update_metadata(
-        session,
-        "organization",
-        org.guid,
-        change.metadata,
-        max_labels=settings.max_labels_per_resource,
-        max_annotations=settings.max_annotations_per_resource,
-    )
+    apply_metadata(session, settings, "organization", org.guid, change.metadata)
     try:
         session.commit()
     except IntegrityError:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from sqlalchemy.orm import Session
 
 from ladle.actions.jobs import add_job, start_job
-from ladle.actions.metadata_update import update_metadata
+from ladle.actions.metadata_update import apply_metadata
 from ladle.config import Settings
 from ladle.db.models import App, Package
 from ladle.errors import CFError
@@ -32,14 +32,7 @@ def create_package(session: Session, settings: Settings, app: App, msg: PackageC
         package.docker_password = msg.docker.password
     session.add(package)
     session.flush()
-    update_metadata(
-        session,
-        "package",
-        package.guid,
-        msg.metadata,
-        max_labels=settings.max_labels_per_resource,
-        max_annotations=settings.max_annotations_per_resource,
-    )
+    apply_metadata(session, settings, "package", package.guid, msg.metadata)
     session.commit()
     return package
 
@@ -79,13 +72,6 @@ def update_package(session: Session, settings: Settings, package: Package, msg: 
             package.docker_username = msg.username
         if msg.password is not None:
             package.docker_password = msg.password
-    update_metadata(
-        session,
-        "package",
-        package.guid,
-        msg.metadata,
-        max_labels=settings.max_labels_per_resource,
-        max_annotations=settings.max_annotations_per_resource,
-    )
+    apply_metadata(session, settings, "package", package.guid, msg.metadata)
     session.commit()
     return package

@@ -6,7 +6,7 @@ from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from ladle.actions.metadata_update import update_metadata
+from ladle.actions.metadata_update import apply_metadata
 from ladle.config import Settings
 from ladle.db.models import Organization, Space
 from ladle.errors import CFError
@@ -34,14 +34,7 @@ def create_space(session: Session, settings: Settings, org: Organization, change
     except IntegrityError:
         session.rollback()
         raise taken from None
-    update_metadata(
-        session,
-        "space",
-        space.guid,
-        change.metadata,
-        max_labels=settings.max_labels_per_resource,
-        max_annotations=settings.max_annotations_per_resource,
-    )
+    apply_metadata(session, settings, "space", space.guid, change.metadata)
     session.commit()
     return space
 
@@ -55,14 +48,7 @@ def update_space(session: Session, settings: Settings, space: Space, org: Organi
         if _name_taken(session, org.guid, change.name, except_guid=space.guid):
             raise taken
         space.name = change.name
-    update_metadata(
-        session,
-        "space",
-        space.guid,
-        change.metadata,
-        max_labels=settings.max_labels_per_resource,
-        max_annotations=settings.max_annotations_per_resource,
-    )
+    apply_metadata(session, settings, "space", space.guid, change.metadata)
     try:
         session.commit()
     except IntegrityError:

@@ -6,7 +6,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from ladle.actions.metadata_update import delete_metadata, update_metadata
+from ladle.actions.metadata_update import apply_metadata, delete_metadata
 from ladle.config import Settings
 from ladle.db.models import App, Stack
 from ladle.errors import CFError
@@ -26,26 +26,15 @@ def create_stack(session: Session, settings: Settings, change: StackChange) -> S
     except IntegrityError:
         session.rollback()
         raise taken from None
-    _metadata(session, settings, stack, change)
+    apply_metadata(session, settings, "stack", stack.guid, change.metadata)
     session.commit()
     return stack
 
 
 def update_stack(session: Session, settings: Settings, stack: Stack, change: StackChange) -> Stack:
-    _metadata(session, settings, stack, change)
+    apply_metadata(session, settings, "stack", stack.guid, change.metadata)
     session.commit()
     return stack
-
-
-def _metadata(session: Session, settings: Settings, stack: Stack, change: StackChange) -> None:
-    update_metadata(
-        session,
-        "stack",
-        stack.guid,
-        change.metadata,
-        max_labels=settings.max_labels_per_resource,
-        max_annotations=settings.max_annotations_per_resource,
-    )
 
 
 def delete_stack(session: Session, stack: Stack) -> None:

@@ -9,8 +9,8 @@ from datetime import timedelta
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from ladle.actions.deletion import delete_blobs
 from ladle.actions.jobs import add_job, start_job
-from ladle.blobstore import Blobstore
 from ladle.clock import utcnow
 from ladle.config import Settings
 from ladle.db.models import App, Build, Job
@@ -46,10 +46,6 @@ def fail_expired_builds(db: Database, settings: Settings) -> int:
     return failed
 
 
-def cache_keys(store: Blobstore, app_guid: str) -> list[str]:
-    return [entry.key for entry in store.entries() if entry.key.startswith(f"{app_guid}/")]
-
-
 def request_clear_buildpack_cache(session: Session, executor: Executor, app: App, user_guid: str) -> Job:
     job = add_job(
         session, "app.clear_buildpack_cache", resource_type="app", resource_guid=app.guid, user_guid=user_guid
@@ -58,6 +54,5 @@ def request_clear_buildpack_cache(session: Session, executor: Executor, app: App
 
 
 def run_clear_buildpack_cache(ctx: JobContext) -> None:
-    store = ctx.blobstores.buildpack_cache
-    for key in cache_keys(store, ctx.resource_guid or ""):
-        store.delete(key)
+    # Every stack's cache of the app: the keys are "<app>/<stack>".
+    delete_blobs(ctx.blobstores, [("buildpack_cache", f"{ctx.resource_guid}/")])

@@ -6,7 +6,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from ladle.actions.metadata_update import update_metadata
+from ladle.actions.metadata_update import apply_metadata
 from ladle.config import Settings
 from ladle.db.models import User
 from ladle.errors import CFError
@@ -34,13 +34,6 @@ def create_user(session: Session, settings: Settings, msg: UserCreate) -> User:
     except IntegrityError:
         session.rollback()
         raise CFError("UnprocessableEntity", duplicate) from None
-    update_metadata(
-        session,
-        "user",
-        user.guid,
-        msg.metadata,
-        max_labels=settings.max_labels_per_resource,
-        max_annotations=settings.max_annotations_per_resource,
-    )
+    apply_metadata(session, settings, "user", user.guid, msg.metadata)
     session.commit()
     return user

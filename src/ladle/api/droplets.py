@@ -4,13 +4,14 @@ from __future__ import annotations
 
 from typing import Any
 
-from starlette.responses import FileResponse, Response
+from starlette.responses import Response
 from starlette.routing import BaseRoute
 
 from ladle.actions.build_create import create_build
 from ladle.api.builds import stageable_package
 from ladle.api.guards import readable_app, require
 from ladle.api.listing import parse_list_or_raise, reject_nested_filters
+from ladle.api.responses import blob_download
 from ladle.api.routing import RequestContext, cf_json, get, post
 from ladle.auth.permissions import SpaceRef
 from ladle.db.builds import droplets_page
@@ -161,15 +162,9 @@ def download(ctx: RequestContext) -> Response:
         raise CFError("UnprocessableEntity", "Only staged droplets can be downloaded.")
     if droplet.sha1 is None:
         raise CFError("ResourceNotFound", "Blobstore key not present on droplet. This may be due to a failed build.")
-    store = ctx.deps.blobstores.droplets
-    if not store.exists(droplet.guid):
-        raise CFError("BlobstoreUnavailable")
-    url = store.signed_url(droplet.guid)
-    if url is not None:
-        return Response(status_code=302, headers={"Location": url})
-    path = store.local_path(droplet.guid)
-    assert path is not None
-    return FileResponse(path, media_type="application/gzip", filename=f"{droplet.guid}.tgz")
+    return blob_download(
+        ctx.deps.blobstores.droplets, droplet.guid, media_type="application/gzip", filename=f"{droplet.guid}.tgz"
+    )
 
 
 def routes() -> list[BaseRoute]:

@@ -4,14 +4,14 @@ from __future__ import annotations
 
 from typing import Any
 
-from starlette.responses import FileResponse, Response
+from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
 from ladle.actions.package_bits import UploadedBits, accept_upload, request_package_delete
 from ladle.actions.packages import copy_package, create_package, update_package
 from ladle.api.guards import readable_app, require, require_active_space
 from ladle.api.listing import parse_list_or_raise, reject_nested_filters
-from ladle.api.responses import accepted_job
+from ladle.api.responses import accepted_job, blob_download
 from ladle.api.routing import RequestContext, UploadSpec, cf_json, delete, get, patch, post, upload_endpoint
 from ladle.api.uploads import UploadForm
 from ladle.auth.permissions import SpaceRef
@@ -172,15 +172,9 @@ def download(ctx: RequestContext) -> Response:
         raise CFError("UnprocessableEntity", "Package type must be bits.")
     if package.state != "READY":
         raise CFError("UnprocessableEntity", "Package has no bits to download.")
-    store = ctx.deps.blobstores.packages
-    if not store.exists(package.guid):
-        raise CFError("BlobstoreUnavailable")
-    url = store.signed_url(package.guid)
-    if url is not None:
-        return Response(status_code=302, headers={"Location": url})
-    path = store.local_path(package.guid)
-    assert path is not None
-    return FileResponse(path, media_type="application/zip", filename=f"{package.guid}.zip")
+    return blob_download(
+        ctx.deps.blobstores.packages, package.guid, media_type="application/zip", filename=f"{package.guid}.zip"
+    )
 
 
 def _too_large(settings: Settings) -> CFError:
