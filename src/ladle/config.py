@@ -77,6 +77,16 @@ class Settings:
     staging_isolation: bool = True
     # Staging log lines kept per app (older ones are pruned).
     max_log_lines_per_app: int = 10000
+    # Uploaded droplets: the largest upload, and how much its files may add up to.
+    max_droplet_size: int = 4 * GIB
+    max_droplet_expanded_size: int = 16 * GIB
+    # After each successful staging an app keeps this many of its newest packages and droplets
+    # (besides the current droplet and its package); older ones expire and their blobs go.
+    max_retained_packages: int = 5
+    max_retained_droplets: int = 5
+    # Registries ("host" or "host:port", comma-separated) reached without TLS verification,
+    # falling back to plain HTTP, as Cloud Foundry's insecure_docker_registry_list.
+    insecure_docker_registries: tuple[str, ...] = ()
     # Re-raise unexpected exceptions instead of answering UnknownError (tests want the traceback).
     debug: bool = False
 
@@ -141,6 +151,8 @@ class Settings:
             raise ConfigError("log_format must be 'json' or 'text'")
         if self.max_package_size < 1:
             raise ConfigError("max_package_size must be positive")
+        if self.max_retained_packages < 1 or self.max_retained_droplets < 1:
+            raise ConfigError("max_retained_packages and max_retained_droplets must be at least 1")
 
 
 def _convert(name: str, annotation: object, raw: str) -> Any:
@@ -151,6 +163,7 @@ def _convert(name: str, annotation: object, raw: str) -> Any:
         "Path": lambda v: Path(v).expanduser(),
         "str | None": lambda v: v or None,
         "str": str,
+        "tuple[str, ...]": lambda v: tuple(item.strip() for item in v.split(",") if item.strip()),
     }
     converter = converters.get(str(annotation))
     if converter is None:

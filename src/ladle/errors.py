@@ -62,6 +62,9 @@ ERRORS: dict[str, ErrorSpec] = {
     "PackageUploadTooLarge": ErrorSpec(
         150001, 413, "The app package is invalid: Uploads may not be larger than {} bytes"
     ),
+    "DropletUploadTooLarge": ErrorSpec(
+        10008, 413, "Uploaded droplet file is invalid: Uploads may not be larger than {} bytes"
+    ),
     "StagingError": ErrorSpec(170001, 400, "Staging error: {}"),
     "NotStaged": ErrorSpec(170002, 400, "App has not finished staging"),
     "NoAppDetectedError": ErrorSpec(170003, 400, "An app was not successfully detected by any available buildpack"),

@@ -60,5 +60,13 @@ def test_cloudfoundry_client_end_to_end(cf_python: Path, short_token_server: Run
     assert report["after_upload"] == "READY"
     assert report["listed"] is True and report["app_packages"] is True
     assert (report["copy_state"], report["copy_final"], report["same_checksum"]) == ("COPYING", "READY", True)
+    assert report["droplet_created"] == ["AWAITING_UPLOAD", {"web": "./start.sh"}]
+    assert report["droplet_upload_state"] == "PROCESSING_UPLOAD"
+    assert report["droplet_final"] == "STAGED" and report["droplet_sha256_matches"] is True
+    assert report["droplet_copy"] == ["COPYING", "STAGED"]
+    assert report["droplet_labels"] == {"release": "r1"}
+    assert report["app_droplets"] is True
+    assert report["droplet_delete"] == ["droplet.delete", "COMPLETE"]
+    assert report["after_droplet_delete"] == []
     assert report["delete_job"] == ["app.delete", "COMPLETE"]
     assert report["after_delete"] == ["two", "uno"]

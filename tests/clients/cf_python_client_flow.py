@@ -55,6 +55,51 @@ def package_flow(client: CloudFoundryClient, app_guid: str, other_app_guid: str)
     return out
 
 
+def wait_droplet(client: CloudFoundryClient, guid: str) -> str:
+    deadline = time.monotonic() + 60
+    while True:
+        state = str(client.v3.droplets.get(guid)["state"])
+        if state in {"STAGED", "FAILED"} or time.monotonic() > deadline:
+            return state
+        time.sleep(0.1)
+
+
+def droplet_flow(client: CloudFoundryClient, app_guid: str, other_app_guid: str) -> dict[str, Any]:
+    import hashlib
+    import io
+    import tarfile
+
+    out: dict[str, Any] = {}
+    droplets = client.v3.droplets
+    droplet = droplets.create(app_guid, process_types={"web": "./start.sh"})
+    out["droplet_created"] = [droplet["state"], dict(droplet["process_types"])]
+    with tempfile.TemporaryDirectory() as tmp:
+        path = os.path.join(tmp, "droplet.tgz")
+        with tarfile.open(path, "w:gz") as tar:
+            data = b"#!/bin/sh\necho hi\n"
+            info = tarfile.TarInfo("./app/start.sh")
+            info.size, info.mode = len(data), 0o755
+            tar.addfile(info, io.BytesIO(data))
+        with open(path, "rb") as fh:
+            tgz = fh.read()
+        uploaded = droplets._upload_bits(droplet["guid"], path)
+    out["droplet_upload_state"] = uploaded["state"]
+    out["droplet_final"] = wait_droplet(client, droplet["guid"])
+    out["droplet_sha256_matches"] = (
+        droplets.get(droplet["guid"])["checksum"]["value"] == hashlib.sha256(tgz).hexdigest()
+    )
+    copy = droplets.copy(droplet["guid"], other_app_guid)
+    out["droplet_copy"] = [copy["state"], wait_droplet(client, copy["guid"])]
+    updated = droplets.update(copy["guid"], meta_labels={"release": "r1"})
+    out["droplet_labels"] = dict(updated["metadata"]["labels"])
+    out["app_droplets"] = [d["guid"] for d in client.v3.apps.list_droplets(other_app_guid)] == [copy["guid"]]
+    job_guid = droplets.remove(copy["guid"])
+    job = client.v3.jobs.wait_for_job_completion(job_guid, step=0.2)
+    out["droplet_delete"] = [job["operation"], job["state"]]
+    out["after_droplet_delete"] = [d["guid"] for d in client.v3.apps.list_droplets(other_app_guid)]
+    return out
+
+
 def main() -> None:
     base, username, password = sys.argv[1:4]
     report: dict[str, Any] = {}
@@ -112,6 +157,7 @@ def main() -> None:
     )
 
     report.update(package_flow(client, created[1], created[0]))
+    report.update(droplet_flow(client, created[1], created[0]))
 
     job_guid = apps.remove(created[2])
     job = client.v3.jobs.wait_for_job_completion(job_guid, step=0.2)

@@ -127,6 +127,16 @@ class World:
         assert r.status_code == 201, r.text
         return dict(r.json())
 
+    def docker_app(self, space: dict[str, Any] | None = None, **fields: Any) -> dict[str, Any]:
+        """An app with the docker lifecycle. The ``diego_docker`` flag it needs is turned on for the
+        moment of creation only: the server is shared, and other tests count on the default."""
+        r = self.admin.patch("/v3/feature_flags/diego_docker", json={"enabled": True})
+        assert r.status_code == 200, r.text
+        try:
+            return self.app(space, lifecycle={"type": "docker", "data": {}}, **fields)
+        finally:
+            self.admin.patch("/v3/feature_flags/diego_docker", json={"enabled": False})
+
     def new_user(self, *, scopes: list[str] | None = None, admin: bool = False) -> tuple[str, str]:
         """A user of the embedded token server; returns (guid, username)."""
         username = unique("user")

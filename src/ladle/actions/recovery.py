@@ -1,4 +1,7 @@
-"""Putting things straight after a crash: unfinished writes, abandoned jobs, orphan blobs."""
+"""Putting things straight after a crash: unfinished writes, abandoned jobs, orphan blobs.
+
+The orphan sweep also runs hourly: it is how blobs of deleted or expired resources are
+guaranteed not to leak even when the job that should delete them never ran."""
 
 from __future__ import annotations
 
@@ -16,7 +19,7 @@ from ladle.actions.staging_jobs import fail_expired_builds
 from ladle.blobstore import Blobstore, Blobstores
 from ladle.clock import utcnow
 from ladle.config import Settings
-from ladle.db.models import Job, Package
+from ladle.db.models import App, Buildpack, Droplet, Job, Package
 from ladle.db.session import Database
 from ladle.jobs.runner import JobRunner
 
@@ -26,6 +29,8 @@ log = logging.getLogger("ladle.recovery")
 
 # Package states whose blob is (or is about to be) the package's content.
 LIVE_PACKAGE_STATES = ("READY", "PROCESSING_UPLOAD", "COPYING")
+# A staging droplet's blob exists for a moment between its store and the STAGED update.
+LIVE_DROPLET_STATES = ("STAGED", "PROCESSING_UPLOAD", "COPYING", "STAGING")
 
 
 @dataclass(frozen=True)
@@ -40,8 +45,27 @@ def _package_is_live(session: Session, key: str) -> bool:
     return state in LIVE_PACKAGE_STATES
 
 
+def _droplet_is_live(session: Session, key: str) -> bool:
+    state = session.scalar(select(Droplet.state).where(Droplet.guid == key))
+    return state in LIVE_DROPLET_STATES
+
+
+def _buildpack_is_live(session: Session, key: str) -> bool:
+    return session.scalar(select(Buildpack.id).where(Buildpack.blob_key == key)) is not None
+
+
+def _cache_is_live(session: Session, key: str) -> bool:
+    # Build caches are keyed "<app guid>/<stack>": they live as long as their app.
+    return session.scalar(select(App.id).where(App.guid == key.split("/", 1)[0])) is not None
+
+
 def _buckets(blobstores: Blobstores) -> list[_Bucket]:
-    return [_Bucket("packages", blobstores.packages, _package_is_live)]
+    return [
+        _Bucket("packages", blobstores.packages, _package_is_live),
+        _Bucket("droplets", blobstores.droplets, _droplet_is_live),
+        _Bucket("buildpacks", blobstores.buildpacks, _buildpack_is_live),
+        _Bucket("buildpack_cache", blobstores.buildpack_cache, _cache_is_live),
+    ]
 
 
 def sweep_orphan_blobs(db: Database, blobstores: Blobstores, older_than: timedelta | None = None) -> int:
@@ -67,7 +91,7 @@ def _clear_scratch(settings: Settings, db: Database) -> None:
         payloads = s.scalars(
             select(Job.payload).where(
                 Job.state == "PROCESSING",
-                Job.operation.in_(("package.upload", "buildpack.upload")),
+                Job.operation.in_(("package.upload", "buildpack.upload", "droplet.upload")),
                 Job.attempts == 0,
             )
         ).all()

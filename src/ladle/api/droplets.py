@@ -1,18 +1,27 @@
-"""``/v3/droplets``, the app and package droplet lists, and the seed's staging endpoint."""
+"""``/v3/droplets`` (create, copy, upload, download, update, delete), the app and package droplet
+lists, and the seed's staging endpoint."""
 
 from __future__ import annotations
 
 from typing import Any
 
 from starlette.responses import Response
-from starlette.routing import BaseRoute
+from starlette.routing import BaseRoute, Route
 
 from ladle.actions.build_create import create_build
+from ladle.actions.droplets import (
+    accept_droplet_upload,
+    copy_droplet,
+    create_droplet,
+    request_droplet_delete,
+    update_droplet,
+)
 from ladle.api.builds import stageable_package
-from ladle.api.guards import readable_app, require
+from ladle.api.guards import readable_app, require, require_active_space
 from ladle.api.listing import parse_list_or_raise, reject_nested_filters
-from ladle.api.responses import blob_download
-from ladle.api.routing import RequestContext, cf_json, get, post
+from ladle.api.responses import accepted_job, blob_download
+from ladle.api.routing import RequestContext, UploadSpec, cf_json, delete, get, patch, post, upload_endpoint
+from ladle.api.uploads import UploadForm
 from ladle.auth.permissions import SpaceRef
 from ladle.db.builds import droplets_page
 from ladle.db.lookup import by_guid, space_ref_of_app
@@ -21,6 +30,7 @@ from ladle.db.models import App, Buildpack, Droplet, Package
 from ladle.db.placement import placement_of
 from ladle.errors import CFError
 from ladle.messages.build_create import BuildCreate
+from ladle.messages.droplet import parse_droplet_copy, parse_droplet_create, parse_droplet_update, parse_droplet_upload
 from ladle.messages.legacy_stage import parse_legacy_stage
 from ladle.messages.lifecycle import LifecycleRequest
 from ladle.messages.lists import ListSpec
@@ -153,6 +163,88 @@ def stage_package(ctx: RequestContext) -> Response:
     return cf_json(body, status=201)
 
 
+def _writable_app(ctx: RequestContext, guid: str, *, missing: CFError) -> App:
+    app = by_guid(ctx.db, App, guid)
+    ref = space_ref_of_app(ctx.db, app) if app else None
+    if app is None or ref is None or not ctx.perms.can_read_from_space(ref):
+        raise missing
+    require(ctx.perms.can_write_to_space(ref))
+    require_active_space(ctx, ref)
+    return app
+
+
+def create(ctx: RequestContext) -> Response:
+    source_guid = ctx.query.get("source_guid")
+    if source_guid is not None:
+        return _copy(ctx, source_guid)
+    msg = parse_droplet_create(ctx.json())
+    missing = CFError(
+        "UnprocessableEntity", f'App with guid "{msg.app_guid}" does not exist, or you do not have access to it.'
+    )
+    app = _writable_app(ctx, msg.app_guid, missing=missing)
+    return cf_json(present(ctx, create_droplet(ctx.db, app, msg)), status=201)
+
+
+def _copy(ctx: RequestContext, source_guid: str) -> Response:
+    msg = parse_droplet_copy(ctx.json())
+    source, _ = readable_droplet(ctx, source_guid)
+    dest = _writable_app(ctx, msg.app_guid, missing=CFError("ResourceNotFound", "App not found"))
+    droplet, job_guid = copy_droplet(ctx.db, ctx.deps.executor, source, dest, ctx.user.user_guid)
+    # Ladle also says where the copy job is, so a client can follow it; CC's clients ignore this.
+    headers = {"Location": ctx.urls.v3("jobs", job_guid)} if job_guid else None
+    return cf_json(present(ctx, droplet), status=201, headers=headers)
+
+
+def update(ctx: RequestContext) -> Response:
+    body = ctx.json()
+    droplet, ref = readable_droplet(ctx, ctx.param("guid"))
+    if "image" in body:
+        require(ctx.perms.is_build_state_updater or ctx.perms.is_admin)
+    else:
+        require(ctx.perms.can_write_to_space(ref))
+        require_active_space(ctx, ref)
+    msg = parse_droplet_update(body)
+    return cf_json(present(ctx, update_droplet(ctx.db, ctx.deps.settings, droplet, msg)))
+
+
+def remove(ctx: RequestContext) -> Response:
+    droplet, ref = readable_droplet(ctx, ctx.param("guid"))
+    require(ctx.perms.can_write_to_space(ref))
+    require_active_space(ctx, ref)
+    return accepted_job(ctx, request_droplet_delete(ctx.db, ctx.deps.executor, droplet, ctx.user.user_guid))
+
+
+def upload(ctx: RequestContext) -> Response:
+    form: UploadForm = ctx.extras["form"]
+    bits = form.files.get("bits")
+    parse_droplet_upload(
+        form.fields, set(form.files), filename=bits.filename if bits else None, size=bits.digest.size if bits else 0
+    )
+    assert bits is not None
+    droplet, ref = readable_droplet(ctx, ctx.param("guid"))
+    require(ctx.perms.can_write_to_space(ref))
+    require_active_space(ctx, ref)
+    job = accept_droplet_upload(
+        ctx.db,
+        ctx.deps.executor,
+        droplet,
+        bits.path,
+        bits.digest,
+        user_guid=ctx.user.user_guid,
+        node=ctx.deps.runner.worker_id,
+    )
+    # The job owns the file now; the request must not clean it up.
+    form.files.pop("bits", None)
+    return accepted_job(ctx, job, present(ctx, droplet))
+
+
+UPLOAD = UploadSpec(
+    file_fields=frozenset({"bits"}),
+    max_bytes=lambda s: s.max_droplet_size,
+    too_large=lambda s: CFError("DropletUploadTooLarge", s.max_droplet_size),
+)
+
+
 def download(ctx: RequestContext) -> Response:
     droplet, ref = readable_droplet(ctx, ctx.param("guid"))
     require(ctx.perms.can_download_droplet(ref))
@@ -170,8 +262,12 @@ def download(ctx: RequestContext) -> Response:
 def routes() -> list[BaseRoute]:
     return [
         get("/v3/droplets/{guid}/download", download),
+        Route("/v3/droplets/{guid}/upload", upload_endpoint(upload, UPLOAD), methods=["POST"]),
         get("/v3/droplets", list_droplets),
+        post("/v3/droplets", create),
         get("/v3/droplets/{guid}", show),
+        patch("/v3/droplets/{guid}", update),
+        delete("/v3/droplets/{guid}", remove),
         get("/v3/apps/{guid}/droplets", list_app_droplets),
         get("/v3/packages/{guid}/droplets", list_package_droplets),
         post("/v3/packages/{guid}/droplets", stage_package),

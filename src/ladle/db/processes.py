@@ -9,7 +9,7 @@ from sqlalchemy.orm import Session
 
 from ladle.auth.permissions import Permissions
 from ladle.db.listing import Page, filter_common, paginate
-from ladle.db.models import App, Process, Space
+from ladle.db.models import App, Droplet, Process, Space
 from ladle.messages.lists import ListParams
 
 __all__ = ["ProcessContext", "process_contexts", "process_of_app", "processes_page"]
@@ -48,9 +48,16 @@ def processes_page(
 
 
 def process_contexts(session: Session, app_guids: set[str]) -> dict[str, ProcessContext]:
-    rows = session.execute(select(App.guid, App.space_guid, App.lifecycle_type).where(App.guid.in_(app_guids)))
-    # Commands detected from a droplet arrive with droplets; until then nothing is detected.
-    return {guid: ProcessContext(space, lifecycle, {}) for guid, space, lifecycle in rows}
+    rows = session.execute(
+        select(App.guid, App.space_guid, App.lifecycle_type, Droplet.process_types)
+        .outerjoin(Droplet, Droplet.guid == App.droplet_guid)
+        .where(App.guid.in_(app_guids))
+    )
+    # A process without a command of its own runs what the current droplet detected for its type.
+    return {
+        guid: ProcessContext(space, lifecycle, {str(k): str(v) for k, v in (types or {}).items()})
+        for guid, space, lifecycle, types in rows
+    }
 
 
 def process_of_app(session: Session, app_guid: str, process_type: str) -> Process | None:

@@ -29,6 +29,8 @@ class JobContext:
     settings: Settings
     blobstores: Blobstores
     warnings: list[str] = field(default_factory=list)
+    # Hands a job this one committed to a worker now (without it, the sweep finds it later).
+    submit: Callable[[str], None] = field(default=lambda _guid: None)
 
     def warn(self, message: str) -> None:
         self.warnings.append(message)

@@ -28,6 +28,7 @@ class InProcessExecutor:
         periodic: list[PeriodicTask] | None = None,
     ) -> None:
         self.runner = runner
+        runner.submit = self._submit_if_running
         self.periodic = list(periodic or [])
         self._last_run: dict[str, float] = {}
         self.workers = workers
@@ -54,6 +55,11 @@ class InProcessExecutor:
                 return
             self._in_flight.add(job_guid)
         self._pool.submit(self._run, job_guid)
+
+    def _submit_if_running(self, job_guid: str) -> None:
+        # Before start (during recovery) the sweep of unclaimed jobs picks it up a little later.
+        if self._pool is not None:
+            self.submit(job_guid)
 
     def _run(self, job_guid: str) -> None:
         try:

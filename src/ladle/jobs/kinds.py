@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from ladle.actions import buildpacks, deletion, package_bits, staging_jobs
+from ladle.actions import buildpacks, deletion, droplets, package_bits, retention, staging_jobs
 from ladle.jobs.executor import JobKind
 from ladle.staging import stager
 
@@ -21,6 +21,10 @@ def job_kinds() -> dict[str, JobKind]:
         JobKind("package.copy", package_bits.run_package_copy, max_attempts=3, on_failure=package_bits.fail_copy),
         JobKind("package.delete", package_bits.run_package_delete, max_attempts=3),
         # A staging cut short by a crash starts again once; its build is failed after that.
+        JobKind("droplet.upload", droplets.run_droplet_upload, on_failure=droplets.fail_droplet_upload),
+        JobKind("droplet.copy", droplets.run_droplet_copy, max_attempts=3, on_failure=droplets.fail_droplet_copy),
+        JobKind("droplet.delete", droplets.run_droplet_delete, max_attempts=3),
+        JobKind("bits.delete_expired", retention.run_expired_blob_delete, max_attempts=3),
         JobKind("build.stage", stager.run_staging, max_attempts=2, on_failure=staging_jobs.fail_staging),
         JobKind("buildpack.upload", buildpacks.run_buildpack_upload, on_failure=buildpacks.fail_buildpack_upload),
         JobKind("buildpack.delete", buildpacks.run_buildpack_delete, max_attempts=3),

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import logging
 import traceback
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from datetime import timedelta
 
 from sqlalchemy import or_, select, update
@@ -47,6 +47,8 @@ class JobRunner:
         self.blobstores = blobstores
         self.kinds = kinds
         self.worker_id = worker_id
+        # Set by the executor running this runner: how a job starts follow-up jobs at once.
+        self.submit: Callable[[str], None] = lambda _guid: None
 
     def claim(self, guid: str) -> bool:
         """Take the job if it is unfinished and nobody holds a live lease on it."""
@@ -96,6 +98,7 @@ class JobRunner:
                 db=self.db,
                 settings=self.settings,
                 blobstores=self.blobstores,
+                submit=self.submit,
             )
             attempts = job.attempts
         kind = self.kinds.get(ctx.operation)

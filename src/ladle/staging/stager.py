@@ -19,6 +19,7 @@ from typing import Any
 
 from sqlalchemy import select, update
 
+from ladle.actions.retention import expire_old_bits
 from ladle.bits.archive import ArchiveLimits, InvalidArchive
 from ladle.bits.extract import extract_tgz, extract_zip
 from ladle.blobstore import BlobNotFound, Blobstores
@@ -408,6 +409,19 @@ def _store_droplet(
         )
         s.commit()
     log.info("staging complete", extra={"build": plan.build_guid, "droplet": plan.droplet_guid, "bytes": digest.size})
+    _expire_old_bits(ctx, plan.app_guid)
+
+
+def _expire_old_bits(ctx: JobContext, app_guid: str) -> None:
+    # The staging has succeeded whatever happens here; a failure only delays the clean-up.
+    try:
+        with ctx.db.session() as s:
+            job = expire_old_bits(s, ctx.settings, app_guid)
+            s.commit()
+        if job is not None:
+            ctx.submit(job.guid)
+    except Exception:
+        log.exception("expiring old packages and droplets failed", extra={"app": app_guid})
 
 
 def _receipts(plan: _Plan, result: StagingResult) -> list[dict[str, Any]]:

@@ -1,0 +1,86 @@
+"""Keeping an app's stored bits bounded: old packages and droplets expire after each staging.
+
+As in Cloud Controller, the current droplet and the package it came from are never expired,
+and of the rest only the newest few are kept. An expired row stays (state EXPIRED, no
+checksum) so that its history still lists; its blob is deleted by a job, after the commit.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from sqlalchemy import select, update
+from sqlalchemy.orm import Session
+
+from ladle.actions.jobs import add_job
+from ladle.clock import utcnow
+from ladle.config import Settings
+from ladle.db.lookup import by_guid
+from ladle.db.models import App, Droplet, Job, Package
+from ladle.jobs.executor import JobContext
+
+__all__ = ["expire_old_bits", "run_expired_blob_delete"]
+
+log = logging.getLogger("ladle.retention")
+
+
+def _expire(
+    session: Session, model: type[Droplet] | type[Package], live: str, app: App, *, keep: int, spare: set[str]
+) -> list[str]:
+    candidates = session.scalars(
+        select(model.guid)
+        .where(model.app_guid == app.guid, model.state == live, model.guid.not_in(spare or {""}))
+        .order_by(model.created_at.desc(), model.id.desc())
+    ).all()
+    expired = list(candidates[keep:])
+    if expired:
+        values: dict[str, object] = {"state": "EXPIRED", "updated_at": utcnow()}
+        session.execute(
+            update(model)
+            .where(model.guid.in_(expired), model.state == live)
+            .values(**values)
+            .execution_options(synchronize_session=False)
+        )
+    return expired
+
+
+def expire_old_bits(session: Session, settings: Settings, app_guid: str) -> Job | None:
+    """Expire what is over the limits, in the caller's transaction; returns the blob-delete job
+    to hand to a worker once committed (None when nothing expired)."""
+    app = by_guid(session, App, app_guid)
+    if app is None or app.droplet_guid is None:
+        return None  # as in CC: nothing expires before the app has a droplet to run
+    current = by_guid(session, Droplet, app.droplet_guid)
+    spare_droplets = {app.droplet_guid}
+    spare_packages = {current.package_guid} if current is not None and current.package_guid else set()
+    droplets = _expire(session, Droplet, "STAGED", app, keep=settings.max_retained_droplets, spare=spare_droplets)
+    packages = _expire(session, Package, "READY", app, keep=settings.max_retained_packages, spare=spare_packages)
+    if not droplets and not packages:
+        return None
+    log.info("bits expired", extra={"app": app_guid, "droplets": len(droplets), "packages": len(packages)})
+    return add_job(
+        session,
+        "bits.delete_expired",
+        resource_type="app",
+        resource_guid=app_guid,
+        payload={"droplets": droplets, "packages": packages},
+    )
+
+
+def run_expired_blob_delete(ctx: JobContext) -> None:
+    """Delete the expired blobs, then forget their checksums (the rows stay, EXPIRED)."""
+    for bucket, model, guids in (
+        (ctx.blobstores.droplets, Droplet, ctx.payload.get("droplets", [])),
+        (ctx.blobstores.packages, Package, ctx.payload.get("packages", [])),
+    ):
+        for guid in guids:
+            bucket.delete(guid)
+        if guids:
+            with ctx.db.session() as s:
+                s.execute(
+                    update(model)
+                    .where(model.guid.in_(guids), model.state == "EXPIRED")
+                    .values(sha1=None, sha256=None)
+                    .execution_options(synchronize_session=False)
+                )
+                s.commit()
