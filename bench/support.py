@@ -2,16 +2,34 @@
 
 from __future__ import annotations
 
+import hashlib
 import os
 import socket
 import subprocess
 import sys
+import threading
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
 
-__all__ = ["Server", "free_port", "rss_bytes", "write_bytes_of"]
+__all__ = [
+    "BOUNDARY",
+    "MIB",
+    "PeakRss",
+    "Server",
+    "floor_seconds",
+    "free_port",
+    "multipart",
+    "rss_bytes",
+    "wait_quiet",
+    "write_bytes_of",
+]
+
+MIB = 1024 * 1024
+CHUNK = MIB
+BOUNDARY = "ladle-bench-boundary"
 
 
 def rss_bytes(pid: int) -> int:
@@ -28,6 +46,77 @@ def write_bytes_of(pid: int) -> int:
             if line.startswith("write_bytes:"):
                 return int(line.split()[1])
     return 0
+
+
+class PeakRss:
+    """Samples a process's resident set every 20 ms; ``growth`` is the peak above the start."""
+
+    def __init__(self, pid: int) -> None:
+        self.pid = pid
+        self.baseline = rss_bytes(pid)
+        self.peak = self.baseline
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._sample, daemon=True)
+
+    def _sample(self) -> None:
+        while not self._stop.is_set():
+            self.peak = max(self.peak, rss_bytes(self.pid))
+            time.sleep(0.02)
+
+    def __enter__(self) -> PeakRss:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        self._thread.join()
+
+    @property
+    def growth(self) -> int:
+        return self.peak - self.baseline
+
+
+def floor_seconds(source: Path, target_dir: Path) -> float:
+    """Read once, sha1 + sha256, write with fsync: the least any server could do with these bytes."""
+    target = target_dir / "floor.bin"
+    started = time.perf_counter()
+    sha1, sha256 = hashlib.sha1(), hashlib.sha256()  # what the server computes too
+    with open(source, "rb") as src, open(target, "wb") as dst:
+        while chunk := src.read(CHUNK):
+            sha1.update(chunk)
+            sha256.update(chunk)
+            dst.write(chunk)
+        dst.flush()
+        os.fsync(dst.fileno())
+    elapsed = time.perf_counter() - started
+    target.unlink()
+    return elapsed
+
+
+def multipart(path: Path, filename: str, content_type: str) -> Iterator[bytes]:
+    """One multipart file field ``bits``, streamed from disk (so the client stays small too)."""
+    yield (
+        f'--{BOUNDARY}\r\nContent-Disposition: form-data; name="bits"; filename="{filename}"\r\n'
+        f"Content-Type: {content_type}\r\n\r\n"
+    ).encode()
+    with open(path, "rb") as fh:
+        while chunk := fh.read(CHUNK):
+            yield chunk
+    yield f"\r\n--{BOUNDARY}--\r\n".encode()
+
+
+def wait_quiet(pid: int, seconds: float = 2.0, limit: float = 300.0) -> None:
+    """Wait until the server stops writing (work may go on after the state it reports)."""
+    deadline = time.monotonic() + limit
+    last = write_bytes_of(pid)
+    quiet_since = time.monotonic()
+    while time.monotonic() < deadline:
+        time.sleep(0.25)
+        now = write_bytes_of(pid)
+        if now != last:
+            last, quiet_since = now, time.monotonic()
+        elif time.monotonic() - quiet_since >= seconds:
+            return
 
 
 def free_port() -> int:

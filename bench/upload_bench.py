@@ -11,23 +11,16 @@ resident set, sampled every 20 ms, above what it used just before the upload.
 from __future__ import annotations
 
 import argparse
-import hashlib
 import os
 import shutil
 import statistics
 import sys
 import tempfile
-import threading
 import time
 import zipfile
-from collections.abc import Iterator
 from pathlib import Path
 
-from bench.support import Server, rss_bytes, write_bytes_of
-
-MIB = 1024 * 1024
-CHUNK = MIB
-BOUNDARY = "ladle-bench-boundary"
+from bench.support import BOUNDARY, MIB, PeakRss, Server, floor_seconds, multipart, wait_quiet
 
 
 def make_archive(path: Path, size_mib: int) -> None:
@@ -47,85 +40,28 @@ def make_archive(path: Path, size_mib: int) -> None:
             index += 1
 
 
-def floor_seconds(source: Path, target_dir: Path) -> float:
-    """Read once, sha1 + sha256, write with fsync: the least any server could do with these bytes."""
-    target = target_dir / "floor.bin"
-    started = time.perf_counter()
-    sha1, sha256 = hashlib.sha1(), hashlib.sha256()  # what the server computes too
-    with open(source, "rb") as src, open(target, "wb") as dst:
-        while chunk := src.read(CHUNK):
-            sha1.update(chunk)
-            sha256.update(chunk)
-            dst.write(chunk)
-        dst.flush()
-        os.fsync(dst.fileno())
-    elapsed = time.perf_counter() - started
-    target.unlink()
-    return elapsed
-
-
-def multipart(path: Path) -> Iterator[bytes]:
-    yield (
-        f'--{BOUNDARY}\r\nContent-Disposition: form-data; name="bits"; filename="package.zip"\r\n'
-        "Content-Type: application/zip\r\n\r\n"
-    ).encode()
-    with open(path, "rb") as fh:
-        while chunk := fh.read(CHUNK):
-            yield chunk
-    yield f"\r\n--{BOUNDARY}--\r\n".encode()
-
-
-def wait_quiet(pid: int, seconds: float = 2.0, limit: float = 300.0) -> None:
-    """Wait until the server stops writing (it feeds the resource pool after READY)."""
-    deadline = time.monotonic() + limit
-    last = write_bytes_of(pid)
-    quiet_since = time.monotonic()
-    while time.monotonic() < deadline:
-        time.sleep(0.25)
-        now = write_bytes_of(pid)
-        if now != last:
-            last, quiet_since = now, time.monotonic()
-        elif time.monotonic() - quiet_since >= seconds:
-            return
-
-
 def upload_once(server: Server, app_guid: str, archive: Path) -> tuple[float, int]:
     package = server.post("/v3/packages", {"type": "bits", "relationships": {"app": {"data": {"guid": app_guid}}}})
     guid = str(package["guid"])
-    baseline = rss_bytes(server.proc.pid)
-    peak = baseline
-    stop = threading.Event()
-
-    def sample() -> None:
-        nonlocal peak
-        while not stop.is_set():
-            peak = max(peak, rss_bytes(server.proc.pid))
+    with PeakRss(server.proc.pid) as memory:
+        started = time.perf_counter()
+        response = server.http.post(
+            f"/v3/packages/{guid}/upload",
+            content=multipart(archive, "package.zip", "application/zip"),
+            headers={"Content-Type": f"multipart/form-data; boundary={BOUNDARY}"},
+        )
+        response.raise_for_status()
+        while True:
+            state = server.http.get(f"/v3/packages/{guid}").json()["state"]
+            if state == "READY":
+                break
+            if state == "FAILED":
+                raise RuntimeError(server.http.get(f"/v3/packages/{guid}").json()["data"]["error"])
             time.sleep(0.02)
-
-    sampler = threading.Thread(target=sample, daemon=True)
-    sampler.start()
-    started = time.perf_counter()
-    size = archive.stat().st_size
-    response = server.http.post(
-        f"/v3/packages/{guid}/upload",
-        content=multipart(archive),
-        headers={"Content-Type": f"multipart/form-data; boundary={BOUNDARY}"},
-    )
-    response.raise_for_status()
-    while True:
-        state = server.http.get(f"/v3/packages/{guid}").json()["state"]
-        if state == "READY":
-            break
-        if state == "FAILED":
-            raise RuntimeError(server.http.get(f"/v3/packages/{guid}").json()["data"]["error"])
-        time.sleep(0.02)
-    elapsed = time.perf_counter() - started
-    stop.set()
-    sampler.join()
+        elapsed = time.perf_counter() - started
     wait_quiet(server.proc.pid)
     server.http.delete(f"/v3/packages/{guid}")
-    _ = size
-    return elapsed, peak - baseline
+    return elapsed, memory.growth
 
 
 def main() -> int:

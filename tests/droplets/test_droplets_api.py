@@ -396,3 +396,33 @@ def test_lists_filters_and_staging_droplets_hidden(world: World, tmp_path: Path)
     assert r.json()["errors"][0]["detail"] == "The query parameter is invalid: Unknown query parameter(s): 'current'"
     package = ready_package(world, app, {"a": "b"})
     assert world.admin.get(f"/v3/packages/{package}/droplets").json()["resources"] == []
+
+
+class _Zeros(io.RawIOBase):
+    def __init__(self, size: int) -> None:
+        self.left = size
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: Any) -> int:
+        n = min(len(buffer), self.left)
+        buffer[:n] = bytes(n)
+        self.left -= n
+        return n
+
+
+def test_droplet_bomb_is_refused_before_it_expands(world: World, tmp_path: Path) -> None:
+    # 80 MiB of zeros gzip to well under 1 MiB: far past the allowed expansion ratio of 200.
+    bomb = tmp_path / "bomb.tgz"
+    with tarfile.open(bomb, mode="w:gz") as tar:
+        info = tarfile.TarInfo("./app/zeros.bin")
+        info.size = 80 * 1024 * 1024
+        tar.addfile(info, io.BufferedReader(_Zeros(info.size)))
+    assert bomb.stat().st_size < 1024 * 1024
+    g = new_droplet(world.admin, world.app())["guid"]
+    r = upload(world.admin, g, bomb.read_bytes())
+    job = world.admin.wait_for_job(r.headers["location"])
+    assert job["errors"][0]["detail"] == "Invalid droplet: it expands more than 200 times"
+    assert world.admin.get(f"/v3/droplets/{g}").json()["state"] == "FAILED"
+    assert g not in stored_droplets(world)

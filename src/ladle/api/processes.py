@@ -43,7 +43,7 @@ def _present_all(
             space_guid=pctx.space_guid,
             detected_command=pctx.detected_commands.get(process.type),
             redaction=redaction,
-            user="root" if pctx.lifecycle_type == "docker" else "vcap",
+            user=pctx.default_user,
         )
         if embed:
             # No instances run on Ladle (it stages, it does not run), so the list is empty.

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 
 from sqlalchemy import select
@@ -22,6 +23,14 @@ class ProcessContext:
     space_guid: str
     lifecycle_type: str
     detected_commands: dict[str, str]
+    # The user a docker image asks to run as (from its staged execution metadata), if any.
+    image_user: str | None = None
+
+    @property
+    def default_user(self) -> str:
+        if self.lifecycle_type == "docker":
+            return self.image_user or "root"
+        return "vcap"
 
 
 def processes_page(
@@ -49,15 +58,25 @@ def processes_page(
 
 def process_contexts(session: Session, app_guids: set[str]) -> dict[str, ProcessContext]:
     rows = session.execute(
-        select(App.guid, App.space_guid, App.lifecycle_type, Droplet.process_types)
+        select(App.guid, App.space_guid, App.lifecycle_type, Droplet.process_types, Droplet.execution_metadata)
         .outerjoin(Droplet, Droplet.guid == App.droplet_guid)
         .where(App.guid.in_(app_guids))
     )
     # A process without a command of its own runs what the current droplet detected for its type.
     return {
-        guid: ProcessContext(space, lifecycle, {str(k): str(v) for k, v in (types or {}).items()})
-        for guid, space, lifecycle, types in rows
+        guid: ProcessContext(
+            space, lifecycle, {str(k): str(v) for k, v in (types or {}).items()}, _image_user(metadata)
+        )
+        for guid, space, lifecycle, types, metadata in rows
     }
+
+
+def _image_user(execution_metadata: str | None) -> str | None:
+    try:
+        user = json.loads(execution_metadata or "{}").get("user")
+    except (ValueError, AttributeError):
+        return None
+    return user if isinstance(user, str) and user else None
 
 
 def process_of_app(session: Session, app_guid: str, process_type: str) -> Process | None:

@@ -32,6 +32,7 @@ from ladle.db.session import Database
 from ladle.errors import CFError
 from ladle.jobs.executor import JobContext
 from ladle.staging.buildpack_sources import BuildpackFetchError, BuildpackSource, fetch_buildpack
+from ladle.staging.docker_image import DockerStagingError, inspect_image
 from ladle.staging.droplet import PackFailed, pack_directory
 from ladle.staging.environment import as_process_env, staging_environment
 from ladle.staging.lifecycle import (
@@ -108,6 +109,9 @@ class _Plan:
     skip_detect: bool
     web_command: str | None
     requested: list[str] = field(default_factory=list)
+    docker_image: str | None = None
+    docker_username: str | None = None
+    docker_password: str | None = None
 
 
 def _load_plan(ctx: JobContext) -> _Plan | None:
@@ -148,6 +152,9 @@ def _load_plan(ctx: JobContext) -> _Plan | None:
             skip_detect=skip_detect,
             web_command=web_command,
             requested=list(build.buildpacks or []),
+            docker_image=package.docker_image,
+            docker_username=package.docker_username,
+            docker_password=package.docker_password,
         )
 
 
@@ -219,6 +226,9 @@ def run_staging(ctx: JobContext) -> None:
     scratch = settings.scratch_dir / "staging" / plan.build_guid
     shutil.rmtree(scratch, ignore_errors=True)
     build_log = BuildLog(ctx.db, plan.app_guid, plan.build_guid, plan.log_rate_limit)
+    if plan.lifecycle_type == "docker":
+        _stage_docker(ctx, plan, build_log)
+        return
     say = build_log.write
     sandbox: Sandbox | None = None
     phases = _Phases()
@@ -289,6 +299,37 @@ def run_staging(ctx: JobContext) -> None:
         build_log.close()
         shutil.rmtree(scratch, ignore_errors=True)
         log.info("staging ended", extra={"build": plan.build_guid, "phase_seconds": phases.seconds})
+
+
+def _stage_docker(ctx: JobContext, plan: _Plan, build_log: BuildLog) -> None:
+    try:
+        result = inspect_image(
+            plan.docker_image or "",
+            username=plan.docker_username,
+            password=plan.docker_password,
+            insecure_registries=ctx.settings.insecure_docker_registries,
+            say=build_log.write,
+        )
+    except DockerStagingError as exc:
+        build_log.write(str(exc))
+        build_log.close()
+        fail_build(ctx.db, plan.build_guid, "StagingError", CFError("StagingError", str(exc)).detail)
+        return
+    build_log.write("Staging Complete")
+    build_log.close()
+    staged = _mark_staged(
+        ctx,
+        plan,
+        process_types=result.process_types,
+        execution_metadata=result.execution_metadata,
+        image=result.image,
+        docker_username=plan.docker_username,
+        docker_password=plan.docker_password,
+    )
+    if not staged:
+        return  # cancelled meanwhile
+    log.info("docker staging complete", extra={"build": plan.build_guid, "image": result.image})
+    _expire_old_bits(ctx, plan.app_guid)
 
 
 def _unpack_package(
@@ -377,7 +418,27 @@ def _store_droplet(
     say(f"Uploaded droplet ({_size(digest.size)})")
     say("Uploading complete")
     build_log.close()
-    receipts = _receipts(plan, result)
+    staged = _mark_staged(
+        ctx,
+        plan,
+        process_types=result.process_types,
+        execution_metadata="",
+        buildpack_receipts=_receipts(plan, result),
+        sidecars=result.sidecars,
+        sha1=digest.sha1,
+        sha256=digest.sha256,
+        size=digest.size,
+    )
+    if not staged:
+        # Cancelled at the last moment: the build's failure stands; the blob goes.
+        ctx.blobstores.droplets.delete(plan.droplet_guid)
+        return
+    log.info("staging complete", extra={"build": plan.build_guid, "droplet": plan.droplet_guid, "bytes": digest.size})
+    _expire_old_bits(ctx, plan.app_guid)
+
+
+def _mark_staged(ctx: JobContext, plan: _Plan, **droplet: object) -> bool:
+    """Build and droplet STAGED together, only if the build is still STAGING (not cancelled)."""
     with ctx.db.session() as s:
         now = utcnow()
         staged = s.execute(
@@ -387,29 +448,16 @@ def _store_droplet(
             .execution_options(synchronize_session=False)
         ).rowcount  # type: ignore[attr-defined]
         if not staged:
-            # Cancelled at the last moment: the build's failure stands; the blob goes.
             s.rollback()
-            ctx.blobstores.droplets.delete(plan.droplet_guid)
-            return
+            return False
         s.execute(
             update(Droplet)
             .where(Droplet.guid == plan.droplet_guid)
-            .values(
-                state="STAGED",
-                process_types=result.process_types,
-                execution_metadata="",
-                buildpack_receipts=receipts,
-                sidecars=result.sidecars,
-                sha1=digest.sha1,
-                sha256=digest.sha256,
-                size=digest.size,
-                updated_at=now,
-            )
+            .values(state="STAGED", updated_at=now, **droplet)
             .execution_options(synchronize_session=False)
         )
         s.commit()
-    log.info("staging complete", extra={"build": plan.build_guid, "droplet": plan.droplet_guid, "bytes": digest.size})
-    _expire_old_bits(ctx, plan.app_guid)
+    return True
 
 
 def _expire_old_bits(ctx: JobContext, app_guid: str) -> None:
