@@ -426,3 +426,22 @@ def test_droplet_bomb_is_refused_before_it_expands(world: World, tmp_path: Path)
     assert job["errors"][0]["detail"] == "Invalid droplet: it expands more than 200 times"
     assert world.admin.get(f"/v3/droplets/{g}").json()["state"] == "FAILED"
     assert g not in stored_droplets(world)
+
+
+def test_start_stop_restart(world: World, org: dict[str, Any], space: dict[str, Any]) -> None:
+    app = world.app(space)
+    base = f"/v3/apps/{app['guid']}/actions"
+    for action in ("start", "restart"):
+        r = world.admin.post(f"{base}/{action}")
+        assert (r.status_code, r.json()["errors"][0]["detail"]) == (422, "Assign a droplet before starting this app.")
+    droplet = staged_droplet(world, app)
+    world.admin.patch(f"/v3/apps/{app['guid']}/relationships/current_droplet", json={"data": {"guid": droplet["guid"]}})
+    auditor = world.as_role("space_auditor", org, space)
+    assert auditor.post(f"{base}/start").status_code == 403
+    started = world.admin.post(f"{base}/start")
+    assert (started.status_code, started.json()["state"]) == (200, "STARTED")
+    assert world.admin.get(f"/v3/apps/{app['guid']}/processes/web").json()["guid"] == app["guid"]
+    assert world.admin.post(f"{base}/restart").json()["state"] == "STARTED"
+    stopped = world.admin.post(f"{base}/stop")
+    assert (stopped.status_code, stopped.json()["state"]) == (200, "STOPPED")
+    assert world.admin.get(f"/v3/apps/{app['guid']}").json()["state"] == "STOPPED"

@@ -8,6 +8,7 @@ from starlette.responses import Response
 from starlette.routing import BaseRoute
 
 from ladle.actions.app_create import create_app
+from ladle.actions.app_state import set_app_state
 from ladle.actions.app_update import update_app
 from ladle.actions.jobs import add_job, start_job
 from ladle.actions.staging_jobs import request_clear_buildpack_cache
@@ -118,8 +119,35 @@ def clear_buildpack_cache(ctx: RequestContext) -> Response:
     return accepted_job(ctx, request_clear_buildpack_cache(ctx.db, ctx.deps.executor, app, ctx.user.user_guid))
 
 
+def _change_state(ctx: RequestContext, *states: str) -> Response:
+    app, ref = readable_app(ctx, ctx.param("guid"))
+    require(ctx.perms.can_manage_apps_in_space(ref))
+    require_active_space(ctx, ref)
+    if "STARTED" in states and app.droplet_guid is None:
+        # Checked before anything changes, so a restart without a droplet does not stop the app.
+        raise CFError("UnprocessableEntity", "Assign a droplet before starting this app.")
+    for state in states:
+        set_app_state(ctx.db, app, state, ctx.user)
+    return cf_json(_present(ctx, app))
+
+
+def start(ctx: RequestContext) -> Response:
+    return _change_state(ctx, "STARTED")
+
+
+def stop(ctx: RequestContext) -> Response:
+    return _change_state(ctx, "STOPPED")
+
+
+def restart(ctx: RequestContext) -> Response:
+    return _change_state(ctx, "STOPPED", "STARTED")
+
+
 def routes() -> list[BaseRoute]:
     return [
+        post("/v3/apps/{guid}/actions/start", start),
+        post("/v3/apps/{guid}/actions/stop", stop),
+        post("/v3/apps/{guid}/actions/restart", restart),
         post("/v3/apps/{guid}/actions/clear_buildpack_cache", clear_buildpack_cache),
         get("/v3/apps", list_apps),
         post("/v3/apps", create),
