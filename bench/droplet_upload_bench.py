@@ -23,7 +23,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from bench.support import BOUNDARY, MIB, PeakRss, Server, floor_seconds, multipart, wait_quiet
+from bench.support import BOUNDARY, MIB, PeakRss, Server, compare_uploads, floor_seconds, multipart, wait_quiet
 
 
 def make_droplet(path: Path, size_mib: int) -> None:
@@ -99,28 +99,20 @@ def main() -> int:
         server = Server(data_dir)
         try:
             app = server.app()
-            floors, uploads, growths = [], [], []
-            for run in range(1, args.runs + 1):
-                os.sync()
-                floor = floor_with_check(droplet, data_dir)
-                os.sync()
-                elapsed, growth = upload_once(server, app, droplet)
-                floors.append(floor)
-                uploads.append(elapsed)
-                growths.append(growth)
-                print(
-                    f"run {run}: floor {floor:6.2f}s   upload to STAGED {elapsed:6.2f}s "
-                    f"({size / MIB / elapsed:6.1f} MiB/s)   ratio {elapsed / floor:5.2f}   "
-                    f"server RSS growth {growth / MIB:6.1f} MiB",
-                    flush=True,
-                )
+            runs = compare_uploads(
+                args.runs,
+                size,
+                lambda: floor_with_check(droplet, data_dir),
+                lambda: upload_once(server, app, droplet),
+                "STAGED",
+            )
         finally:
             server.stop()
-        ratios = sorted(u / f for u, f in zip(uploads, floors, strict=True))
+        ratios = runs.ratios
         print(
             f"\n{args.runs} runs of a {size / MIB:.0f} MiB droplet: median time ratio to the floor "
             f"{statistics.median(ratios):.2f} (range {ratios[0]:.2f}-{ratios[-1]:.2f}); "
-            f"worst server RSS growth {max(growths) / MIB:.1f} MiB (target < 64)"
+            f"worst server RSS growth {max(runs.growths) / MIB:.1f} MiB (target < 64)"
         )
     finally:
         shutil.rmtree(workdir, ignore_errors=True)

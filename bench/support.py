@@ -9,7 +9,8 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import httpx
@@ -19,6 +20,8 @@ __all__ = [
     "MIB",
     "PeakRss",
     "Server",
+    "UploadRuns",
+    "compare_uploads",
     "floor_seconds",
     "free_port",
     "multipart",
@@ -117,6 +120,40 @@ def wait_quiet(pid: int, seconds: float = 2.0, limit: float = 300.0) -> None:
             last, quiet_since = now, time.monotonic()
         elif time.monotonic() - quiet_since >= seconds:
             return
+
+
+@dataclass
+class UploadRuns:
+    floors: list[float] = field(default_factory=list)
+    uploads: list[float] = field(default_factory=list)
+    growths: list[int] = field(default_factory=list)
+
+    @property
+    def ratios(self) -> list[float]:
+        """Upload time over floor time, per run, sorted."""
+        return sorted(u / f for u, f in zip(self.uploads, self.floors, strict=True))
+
+
+def compare_uploads(
+    runs: int, size: int, floor: Callable[[], float], upload: Callable[[], tuple[float, int]], done: str
+) -> UploadRuns:
+    """Alternate the floor and an upload ``runs`` times (syncing before each), printing every run."""
+    out = UploadRuns()
+    for run in range(1, runs + 1):
+        os.sync()
+        floor_time = floor()
+        os.sync()
+        elapsed, growth = upload()
+        out.floors.append(floor_time)
+        out.uploads.append(elapsed)
+        out.growths.append(growth)
+        print(
+            f"run {run}: floor {floor_time:6.2f}s ({size / MIB / floor_time:7.1f} MiB/s)   "
+            f"upload to {done} {elapsed:6.2f}s ({size / MIB / elapsed:7.1f} MiB/s)   "
+            f"time ratio {elapsed / floor_time:5.2f}   server RSS growth {growth / MIB:6.1f} MiB",
+            flush=True,
+        )
+    return out
 
 
 def free_port() -> int:

@@ -20,7 +20,7 @@ import time
 import zipfile
 from pathlib import Path
 
-from bench.support import BOUNDARY, MIB, PeakRss, Server, floor_seconds, multipart, wait_quiet
+from bench.support import BOUNDARY, MIB, PeakRss, Server, compare_uploads, floor_seconds, multipart, wait_quiet
 
 
 def make_archive(path: Path, size_mib: int) -> None:
@@ -80,27 +80,19 @@ def main() -> int:
         server = Server(data_dir)
         try:
             app = server.app()
-            floors, uploads, growths = [], [], []
-            for run in range(1, args.runs + 1):
-                os.sync()
-                floor = floor_seconds(archive, data_dir)
-                os.sync()
-                elapsed, growth = upload_once(server, app, archive)
-                floors.append(floor)
-                uploads.append(elapsed)
-                growths.append(growth)
-                print(
-                    f"run {run}: floor {floor:6.2f}s ({size / MIB / floor:7.1f} MiB/s)   "
-                    f"upload to READY {elapsed:6.2f}s ({size / MIB / elapsed:7.1f} MiB/s)   "
-                    f"ratio {floor / elapsed:5.2f}   server RSS growth {growth / MIB:6.1f} MiB",
-                    flush=True,
-                )
+            runs = compare_uploads(
+                args.runs,
+                size,
+                lambda: floor_seconds(archive, data_dir),
+                lambda: upload_once(server, app, archive),
+                "READY",
+            )
         finally:
             server.stop()
-        floor, upload = statistics.median(floors), statistics.median(uploads)
+        floor, upload = statistics.median(runs.floors), statistics.median(runs.uploads)
         print(
             f"\nmedian over {args.runs} runs of {size / MIB:.0f} MiB: throughput ratio to floor "
-            f"{floor / upload:.2f} (target >= 0.60); worst RSS growth {max(growths) / MIB:.1f} MiB (target < 64)"
+            f"{floor / upload:.2f} (target >= 0.60); worst RSS growth {max(runs.growths) / MIB:.1f} MiB (target < 64)"
         )
     finally:
         shutil.rmtree(workdir, ignore_errors=True)

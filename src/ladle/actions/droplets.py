@@ -10,7 +10,7 @@ from __future__ import annotations
 import logging
 from pathlib import Path
 
-from sqlalchemy import select, update
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from ladle.actions.jobs import add_job, start_job
@@ -22,6 +22,7 @@ from ladle.clock import utcnow
 from ladle.config import Settings
 from ladle.db.lookup import by_guid
 from ladle.db.models import App, Droplet, Job
+from ladle.db.transitions import move_state
 from ladle.errors import CFError
 from ladle.jobs.executor import Executor, JobContext
 from ladle.messages.droplet import DropletCreate, DropletUpdate
@@ -44,14 +45,7 @@ log = logging.getLogger("ladle.droplets")
 
 
 def move_droplet_state(session: Session, guid: str, expected: str, **values: object) -> bool:
-    """Move a droplet on from ``expected`` (and only from it); False if it was not there."""
-    result = session.execute(
-        update(Droplet)
-        .where(Droplet.guid == guid, Droplet.state == expected)
-        .values(updated_at=utcnow(), **values)
-        .execution_options(synchronize_session=False)
-    )
-    return bool(result.rowcount)  # type: ignore[attr-defined]
+    return move_state(session, Droplet, guid, expected, **values)
 
 
 def create_droplet(session: Session, app: App, msg: DropletCreate) -> Droplet:

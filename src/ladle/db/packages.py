@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-from sqlalchemy import select, update
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from ladle.auth.permissions import Permissions
-from ladle.clock import utcnow
 from ladle.db.apps import readable
 from ladle.db.listing import Page, filter_common, paginate
 from ladle.db.models import App, Package, Space
+from ladle.db.transitions import move_state
 from ladle.messages.lists import ListParams
 
 __all__ = ["move_package_state", "packages_page"]
@@ -40,14 +40,4 @@ def packages_page(
 
 
 def move_package_state(session: Session, guid: str, expected: str, **values: object) -> bool:
-    """Move a package on from ``expected`` (and only from it); False if it was not there.
-
-    This is the one way a package changes state, so two writers can never both win.
-    """
-    result = session.execute(
-        update(Package)
-        .where(Package.guid == guid, Package.state == expected)
-        .values(updated_at=utcnow(), **values)
-        .execution_options(synchronize_session=False)
-    )
-    return bool(result.rowcount)  # type: ignore[attr-defined]
+    return move_state(session, Package, guid, expected, **values)
