@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import io
+import os
 import tarfile
 import time
 from pathlib import Path
@@ -15,6 +16,7 @@ import pytest
 from tests.staging.helpers import ready_package
 from tests.support.cf import Api, World
 from tests.support.matchers import ANY_GUID, ANY_TIMESTAMP
+from tests.support.server import run_server
 
 FINAL = {"STAGED", "FAILED", "EXPIRED"}
 
@@ -144,6 +146,10 @@ def test_seed_upload_and_get_flow(world: World) -> None:
     downloaded = world.admin.get(f"/v3/droplets/{g}/download")
     assert downloaded.status_code == 200 and downloaded.content == data
     assert hashlib.sha256(downloaded.content).hexdigest() == body["checksum"]["value"]
+
+    missing = world.admin.get("/v3/droplets/no-such-droplet")
+    assert (missing.status_code, missing.json()["errors"][0]["title"]) == (404, "CF-ResourceNotFound")
+    assert httpx.get(f"{base}/v3/droplets/{g}").status_code == 401
 
     again = upload(world.admin, g, data)
     assert (again.status_code, again.json()["errors"][0]["detail"]) == (
@@ -445,3 +451,16 @@ def test_start_stop_restart(world: World, org: dict[str, Any], space: dict[str, 
     stopped = world.admin.post(f"{base}/stop")
     assert (stopped.status_code, stopped.json()["state"]) == (200, "STOPPED")
     assert world.admin.get(f"/v3/apps/{app['guid']}").json()["state"] == "STOPPED"
+
+
+def test_oversized_upload_is_refused_with_413(tmp_path: Path) -> None:
+    with run_server("sqlite", tmp_path / "small", "unused", max_droplet_size=64 * 1024) as running:
+        world = World(running)
+        g = new_droplet(world.admin, world.app())["guid"]
+        r = upload(world.admin, g, os.urandom(256 * 1024))
+        assert r.status_code == 413
+        assert r.json()["errors"][0]["detail"] == (
+            "Uploaded droplet file is invalid: Uploads may not be larger than 65536 bytes"
+        )
+        assert world.admin.get(f"/v3/droplets/{g}").json()["state"] == "AWAITING_UPLOAD"
+        assert not [p for p in (running.settings.scratch_dir / "uploads").glob("*") if p.is_file()]
