@@ -18,12 +18,9 @@ from tests.support.registry import (
     make_layer,
     push_image,
     push_index,
-    registry_available,
     run_registry,
 )
 from tests.support.server import run_server
-
-pytestmark = pytest.mark.skipif(not registry_available(), reason="docker-registry (Debian package) is not installed")
 
 LAYER = make_layer({"srv/server": b"#!/bin/sh\n"})
 SERVER = {

@@ -23,12 +23,9 @@ from tests.support.registry import (
     make_layer,
     push_image,
     push_index,
-    registry_available,
     run_registry,
 )
 from tests.support.services import free_port
-
-pytestmark = pytest.mark.skipif(not registry_available(), reason="docker-registry (Debian package) is not installed")
 
 LAYER = make_layer({"app/server.py": b"print('hello')\n", "etc/motd": b"hi\n"})
 FULL = {

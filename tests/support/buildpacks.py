@@ -43,11 +43,11 @@ def zip_directory(root: Path, *, prefix: str = "") -> bytes:
 
 def git_repository(root: Path, branch: str = "main") -> str:
     """Commit ``root`` (already holding files) to a git repository on ``branch``; returns a file:// URL."""
-    run = {"cwd": root, "check": True, "capture_output": True}
-    subprocess.run(["git", "init", "-q", "-b", branch], **run)  # type: ignore[call-overload]
-    subprocess.run(["git", "add", "-A"], **run)  # type: ignore[call-overload]
-    subprocess.run(
-        ["git", "-c", "user.name=t", "-c", "user.email=t@example.com", "commit", "-q", "-m", "buildpack"],
-        **run,  # type: ignore[call-overload]
-    )
+
+    def git(*args: str) -> None:
+        subprocess.run(["git", *args], cwd=root, check=True, capture_output=True)
+
+    git("init", "-q", "-b", branch)
+    git("add", "-A")
+    git("-c", "user.name=t", "-c", "user.email=t@example.com", "commit", "-q", "-m", "buildpack")
     return f"file://{root}"

@@ -45,7 +45,6 @@ __all__ = [
     "make_layer",
     "push_image",
     "push_index",
-    "registry_available",
     "run_registry",
 ]
 
@@ -84,10 +83,6 @@ class RunningRegistry:
     token_url: str | None = None
     token_server: RunningTokenServer | None = None
     certificate: Path | None = None  # the self-signed certificate of a tls=True registry
-
-
-def registry_available() -> bool:
-    return shutil.which(REGISTRY_BINARY) is not None
 
 
 @contextmanager

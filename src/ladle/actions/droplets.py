@@ -13,10 +13,10 @@ from pathlib import Path
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from ladle.actions.bits_copy import copy_bits, fail_copy_state
 from ladle.actions.jobs import add_job, start_job
 from ladle.actions.metadata_update import apply_metadata, delete_metadata
 from ladle.bits.tarball import DropletLimits, InvalidDroplet, inspect_droplet
-from ladle.blobstore import BlobNotFound
 from ladle.blobstore.base import Digest
 from ladle.clock import utcnow
 from ladle.config import Settings
@@ -104,30 +104,19 @@ def copy_droplet(
 
 
 def run_droplet_copy(ctx: JobContext) -> None:
-    guid = ctx.resource_guid or ""
     source_guid = ctx.payload["source_guid"]
     with ctx.db.session() as s:
         source = by_guid(s, Droplet, source_guid)
         if source is None or source.state != "STAGED":
             raise CFError("UnprocessableEntity", "source droplet is not staged")
         sha1, sha256, size = source.sha1, source.sha256, source.size
-    try:
-        ctx.blobstores.droplets.copy(source_guid, guid)
-    except BlobNotFound:
-        raise CFError("UnprocessableEntity", "source droplet has no bits") from None
-    with ctx.db.session() as s:
-        done = move_droplet_state(s, guid, "COPYING", state="STAGED", sha1=sha1, sha256=sha256, size=size)
-        s.commit()
-    if not done:
-        ctx.blobstores.droplets.delete(guid)  # deleted while copying: the blob belongs to no one
+    copy_bits(
+        ctx, ctx.blobstores.droplets, Droplet, source_guid, done_state="STAGED", sha1=sha1, sha256=sha256, size=size
+    )
 
 
 def fail_droplet_copy(ctx: JobContext, reason: str) -> None:
-    with ctx.db.session() as s:
-        move_droplet_state(
-            s, ctx.resource_guid or "", "COPYING", state="FAILED", error_description=f"failed to copy - {reason}"
-        )
-        s.commit()
+    fail_copy_state(ctx, Droplet, "error_description", reason)
 
 
 def update_droplet(session: Session, settings: Settings, droplet: Droplet, msg: DropletUpdate) -> Droplet:

@@ -10,12 +10,13 @@ from pathlib import Path
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from ladle.actions.bits_copy import copy_bits, fail_copy_state
 from ladle.actions.jobs import add_job, start_job
 from ladle.actions.metadata_update import delete_metadata
 from ladle.bits.archive import ArchiveLimits, InvalidArchive
 from ladle.bits.package_builder import build_package, feed_pool
 from ladle.bits.resource_pool import ResourcePool
-from ladle.blobstore import BlobNotFound, Blobstores
+from ladle.blobstore import Blobstores
 from ladle.blobstore.base import Digest
 from ladle.config import Settings
 from ladle.db.feature_flags import get_flag
@@ -152,27 +153,19 @@ def fail_upload(ctx: JobContext, reason: str) -> None:
 
 
 def run_package_copy(ctx: JobContext) -> None:
-    guid = ctx.resource_guid or ""
+    source_guid = ctx.payload["source_guid"]
     with ctx.db.session() as s:
-        source = by_guid(s, Package, ctx.payload["source_guid"])
+        source = by_guid(s, Package, source_guid)
         if source is None:
             raise CFError("UnprocessableEntity", "source package does not exist")
         sha1, sha256, size = source.sha1, source.sha256, source.size
-    try:
-        ctx.blobstores.packages.copy(ctx.payload["source_guid"], guid)
-    except BlobNotFound:
-        raise CFError("UnprocessableEntity", "source package has no bits") from None
-    with ctx.db.session() as s:
-        done = move_package_state(s, guid, "COPYING", state="READY", sha1=sha1, sha256=sha256, size=size)
-        s.commit()
-    if not done:
-        ctx.blobstores.packages.delete(guid)
+    copy_bits(
+        ctx, ctx.blobstores.packages, Package, source_guid, done_state="READY", sha1=sha1, sha256=sha256, size=size
+    )
 
 
 def fail_copy(ctx: JobContext, reason: str) -> None:
-    with ctx.db.session() as s:
-        move_package_state(s, ctx.resource_guid or "", "COPYING", state="FAILED", error=f"failed to copy - {reason}")
-        s.commit()
+    fail_copy_state(ctx, Package, "error", reason)
 
 
 def request_package_delete(session: Session, executor: Executor, package: Package, user_guid: str) -> Job:

@@ -9,7 +9,7 @@ from starlette.routing import BaseRoute
 
 from ladle.actions.build_create import create_build
 from ladle.actions.build_update import cancel_build, update_build
-from ladle.api.guards import readable_app, require, require_active_space
+from ladle.api.guards import readable_app, readable_of_app, require, require_active_space
 from ladle.api.listing import parse_list_or_raise
 from ladle.api.log_stream import stream_build_log
 from ladle.api.routing import RequestContext, cf_json, get, patch, post
@@ -39,14 +39,7 @@ def _present(ctx: RequestContext, build: Build) -> dict[str, Any]:
 
 
 def readable_build(ctx: RequestContext, guid: str) -> tuple[Build, SpaceRef]:
-    build = by_guid(ctx.db, Build, guid)
-    app = by_guid(ctx.db, App, build.app_guid) if build else None
-    if build is None or app is None:
-        raise CFError("ResourceNotFound", "Build not found")
-    ref = space_ref_of_app(ctx.db, app)
-    if not (ctx.perms.can_read_from_space(ref) or ctx.perms.is_build_state_updater):
-        raise CFError("ResourceNotFound", "Build not found")
-    return build, ref
+    return readable_of_app(ctx, Build, guid, state_updater_reads=True)
 
 
 def stageable_package(ctx: RequestContext, guid: str) -> tuple[Package, App, SpaceRef]:

@@ -17,16 +17,16 @@ from ladle.actions.droplets import (
     update_droplet,
 )
 from ladle.api.builds import stageable_package
-from ladle.api.guards import readable_app, require, require_active_space
+from ladle.api.guards import readable_app, readable_of_app, require, require_active_space, writable_app
 from ladle.api.listing import parse_list_or_raise, reject_nested_filters
 from ladle.api.responses import accepted_job, blob_download
 from ladle.api.routing import RequestContext, UploadSpec, cf_json, delete, get, patch, post, upload_endpoint
 from ladle.api.uploads import UploadForm
 from ladle.auth.permissions import SpaceRef
 from ladle.db.builds import droplets_page
-from ladle.db.lookup import by_guid, space_ref_of_app
+from ladle.db.lookup import by_guid
 from ladle.db.metadata import load_metadata
-from ladle.db.models import App, Buildpack, Droplet, Package
+from ladle.db.models import Buildpack, Droplet, Package
 from ladle.db.placement import placement_of
 from ladle.errors import CFError
 from ladle.messages.build_create import BuildCreate
@@ -46,14 +46,7 @@ LIST = ListSpec(keys=LIST_KEYS, array_keys=frozenset({"app_guids", "organization
 
 
 def readable_droplet(ctx: RequestContext, guid: str) -> tuple[Droplet, SpaceRef]:
-    droplet = by_guid(ctx.db, Droplet, guid)
-    app = by_guid(ctx.db, App, droplet.app_guid) if droplet else None
-    if droplet is None or app is None:
-        raise CFError("ResourceNotFound", "Droplet not found")
-    ref = space_ref_of_app(ctx.db, app)
-    if not (ctx.perms.can_read_from_space(ref) or ctx.perms.is_build_state_updater):
-        raise CFError("ResourceNotFound", "Droplet not found")
-    return droplet, ref
+    return readable_of_app(ctx, Droplet, guid, state_updater_reads=True)
 
 
 def present(ctx: RequestContext, droplet: Droplet, redaction: Redaction = Redaction.NONE) -> dict[str, Any]:
@@ -99,16 +92,8 @@ def list_app_droplets(ctx: RequestContext) -> Response:
     return _list(ctx, ctx.urls.v3("apps", app.guid, "droplets"), app_guid=app.guid)
 
 
-def _readable_package(ctx: RequestContext, guid: str) -> Package:
-    package = by_guid(ctx.db, Package, guid)
-    app = by_guid(ctx.db, App, package.app_guid) if package else None
-    if package is None or app is None or not ctx.perms.can_read_from_space(space_ref_of_app(ctx.db, app)):
-        raise CFError("ResourceNotFound", "Package not found")
-    return package
-
-
 def list_package_droplets(ctx: RequestContext) -> Response:
-    package = _readable_package(ctx, ctx.param("guid"))
+    package, _ = readable_of_app(ctx, Package, ctx.param("guid"))
     return _list(ctx, ctx.urls.v3("packages", package.guid, "droplets"), package_guid=package.guid)
 
 
@@ -163,16 +148,6 @@ def stage_package(ctx: RequestContext) -> Response:
     return cf_json(body, status=201)
 
 
-def _writable_app(ctx: RequestContext, guid: str, *, missing: CFError) -> App:
-    app = by_guid(ctx.db, App, guid)
-    ref = space_ref_of_app(ctx.db, app) if app else None
-    if app is None or ref is None or not ctx.perms.can_read_from_space(ref):
-        raise missing
-    require(ctx.perms.can_write_to_space(ref))
-    require_active_space(ctx, ref)
-    return app
-
-
 def create(ctx: RequestContext) -> Response:
     source_guid = ctx.query.get("source_guid")
     if source_guid is not None:
@@ -181,14 +156,14 @@ def create(ctx: RequestContext) -> Response:
     missing = CFError(
         "UnprocessableEntity", f'App with guid "{msg.app_guid}" does not exist, or you do not have access to it.'
     )
-    app = _writable_app(ctx, msg.app_guid, missing=missing)
+    app = writable_app(ctx, msg.app_guid, missing=missing)
     return cf_json(present(ctx, create_droplet(ctx.db, app, msg)), status=201)
 
 
 def _copy(ctx: RequestContext, source_guid: str) -> Response:
     msg = parse_droplet_copy(ctx.json())
     source, _ = readable_droplet(ctx, source_guid)
-    dest = _writable_app(ctx, msg.app_guid, missing=CFError("ResourceNotFound", "App not found"))
+    dest = writable_app(ctx, msg.app_guid, missing=CFError("ResourceNotFound", "App not found"))
     droplet, job_guid = copy_droplet(ctx.db, ctx.deps.executor, source, dest, ctx.user.user_guid)
     # Ladle also says where the copy job is, so a client can follow it; CC's clients ignore this.
     headers = {"Location": ctx.urls.v3("jobs", job_guid)} if job_guid else None

@@ -2,13 +2,24 @@
 
 from __future__ import annotations
 
+from typing import TypeVar
+
 from ladle.api.routing import RequestContext
 from ladle.auth.permissions import SpaceRef
 from ladle.db.lookup import by_guid, space_ref_of_app
-from ladle.db.models import App, Organization
+from ladle.db.models import App, Build, Droplet, Organization, Package
 from ladle.errors import CFError
 
-__all__ = ["readable_app", "require", "require_active_org", "require_active_space"]
+__all__ = [
+    "readable_app",
+    "readable_of_app",
+    "require",
+    "require_active_org",
+    "require_active_space",
+    "writable_app",
+]
+
+AppOwned = TypeVar("AppOwned", Build, Droplet, Package)
 
 
 def require(allowed: bool) -> None:
@@ -36,3 +47,30 @@ def readable_app(ctx: RequestContext, guid: str) -> tuple[App, SpaceRef]:
     if not ctx.perms.can_read_from_space(ref):
         raise CFError("ResourceNotFound", "App not found")
     return app, ref
+
+
+def readable_of_app(
+    ctx: RequestContext, model: type[AppOwned], guid: str, *, state_updater_reads: bool = False
+) -> tuple[AppOwned, SpaceRef]:
+    """A build, droplet or package the caller may see, by the rule of its app's space; otherwise
+    "<Resource> not found". ``state_updater_reads``: the staging-state scope sees it anywhere."""
+    not_found = CFError("ResourceNotFound", f"{model.__name__} not found")
+    row = by_guid(ctx.db, model, guid)
+    app = by_guid(ctx.db, App, row.app_guid) if row else None
+    if row is None or app is None:
+        raise not_found
+    ref = space_ref_of_app(ctx.db, app)
+    if not (ctx.perms.can_read_from_space(ref) or (state_updater_reads and ctx.perms.is_build_state_updater)):
+        raise not_found
+    return row, ref
+
+
+def writable_app(ctx: RequestContext, guid: str | None, *, missing: CFError) -> App:
+    """The app a new resource goes to: ``missing`` if it cannot be seen, 403 if not writable."""
+    app = by_guid(ctx.db, App, guid or "")
+    ref = space_ref_of_app(ctx.db, app) if app else None
+    if app is None or ref is None or not ctx.perms.can_read_from_space(ref):
+        raise missing
+    require(ctx.perms.can_write_to_space(ref))
+    require_active_space(ctx, ref)
+    return app

@@ -9,7 +9,7 @@ from starlette.routing import BaseRoute, Route
 
 from ladle.actions.package_bits import UploadedBits, accept_upload, request_package_delete
 from ladle.actions.packages import copy_package, create_package, update_package
-from ladle.api.guards import readable_app, require, require_active_space
+from ladle.api.guards import readable_app, readable_of_app, require, require_active_space, writable_app
 from ladle.api.listing import parse_list_or_raise, reject_nested_filters
 from ladle.api.responses import accepted_job, blob_download
 from ladle.api.routing import RequestContext, UploadSpec, cf_json, delete, get, patch, post, upload_endpoint
@@ -17,7 +17,7 @@ from ladle.api.uploads import UploadForm
 from ladle.auth.permissions import SpaceRef
 from ladle.config import Settings
 from ladle.db.feature_flags import require_flag
-from ladle.db.lookup import by_guid, space_ref, space_ref_of_app
+from ladle.db.lookup import by_guid, space_ref_of_app
 from ladle.db.metadata import load_metadata
 from ladle.db.models import App, Package
 from ladle.db.packages import packages_page
@@ -43,24 +43,11 @@ def _present(ctx: RequestContext, package: Package) -> dict[str, Any]:
 
 
 def readable_package(ctx: RequestContext, guid: str) -> tuple[Package, SpaceRef]:
-    package = by_guid(ctx.db, Package, guid)
-    app = by_guid(ctx.db, App, package.app_guid) if package else None
-    if package is None or app is None:
-        raise CFError("ResourceNotFound", "Package not found")
-    ref = space_ref_of_app(ctx.db, app)
-    if not ctx.perms.can_read_from_space(ref):
-        raise CFError("ResourceNotFound", "Package not found")
-    return package, ref
+    return readable_of_app(ctx, Package, guid)
 
 
 def _writable_app_for_create(ctx: RequestContext, app_guid: str | None) -> App:
-    app = by_guid(ctx.db, App, app_guid or "")
-    ref = space_ref(ctx.db, app.space_guid) if app else None
-    if app is None or ref is None or not ctx.perms.can_read_from_space(ref):
-        raise CFError("UnprocessableEntity", APP_INVALID)
-    require(ctx.perms.can_write_to_space(ref))
-    require_active_space(ctx, ref)
-    return app
+    return writable_app(ctx, app_guid, missing=CFError("UnprocessableEntity", APP_INVALID))
 
 
 def _list(ctx: RequestContext, app_guid: str | None, base_url: str) -> Response:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from sqlalchemy import or_, select
+from sqlalchemy import ColumnElement, or_, select
 from sqlalchemy.orm import Session
 
 from ladle.db.listing import Page, filter_common, paginate
@@ -12,7 +12,7 @@ from ladle.messages.lists import ListParams
 __all__ = ["admin_buildpacks_named", "buildpacks_page", "detectable_buildpacks"]
 
 
-def _for_stack(stack: str | None):  # type: ignore[no-untyped-def]
+def _for_stack(stack: str | None) -> ColumnElement[bool]:
     return or_(Buildpack.stack.is_(None), Buildpack.stack == stack) if stack else Buildpack.stack.is_(None)
 
 

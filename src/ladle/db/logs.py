@@ -6,6 +6,7 @@ from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
 
 from ladle.db.models import LogLine
+from ladle.db.transitions import rows_changed
 
 __all__ = ["prune_log_lines", "read_lines"]
 
@@ -44,6 +45,6 @@ def prune_log_lines(session: Session, keep_per_source: int) -> int:
         )
         if cutoff is not None:
             result = session.execute(delete(LogLine).where(LogLine.source_guid == source, LogLine.timestamp < cutoff))
-            removed += result.rowcount  # type: ignore[attr-defined]
+            removed += rows_changed(result)
     session.commit()
     return removed

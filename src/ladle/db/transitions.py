@@ -1,4 +1,4 @@
-"""The one way packages and droplets change state: a conditional update from the expected state.
+"""The one way builds, packages and droplets change state: a conditional update from the expected state.
 
 Two writers (an upload job and a delete, a stager and a cancel) can then never both win, and
 whoever loses knows it from the returned flag and tidies up after itself.
@@ -6,17 +6,24 @@ whoever loses knows it from the returned flag and tidies up after itself.
 
 from __future__ import annotations
 
-from sqlalchemy import update
+from typing import Any, cast
+
+from sqlalchemy import CursorResult, Result, update
 from sqlalchemy.orm import Session
 
 from ladle.clock import utcnow
-from ladle.db.models import Droplet, Package
+from ladle.db.models import Build, Droplet, Package
 
-__all__ = ["move_state"]
+__all__ = ["move_state", "rows_changed"]
+
+
+def rows_changed(result: Result[Any]) -> int:
+    """How many rows an UPDATE or DELETE touched (``Session.execute`` types its result loosely)."""
+    return cast(CursorResult[Any], result).rowcount
 
 
 def move_state(
-    session: Session, model: type[Package] | type[Droplet], guid: str, expected: str, **values: object
+    session: Session, model: type[Build] | type[Package] | type[Droplet], guid: str, expected: str, **values: object
 ) -> bool:
     """Move the row on from ``expected`` (and only from it); False if it was not there."""
     result = session.execute(
@@ -25,4 +32,4 @@ def move_state(
         .values(updated_at=utcnow(), **values)
         .execution_options(synchronize_session=False)
     )
-    return bool(result.rowcount)  # type: ignore[attr-defined]
+    return rows_changed(result) > 0

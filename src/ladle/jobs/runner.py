@@ -19,6 +19,7 @@ from ladle.clock import utcnow
 from ladle.config import Settings
 from ladle.db.models import Job
 from ladle.db.session import Database
+from ladle.db.transitions import rows_changed
 from ladle.errors import UNKNOWN_ERROR, CFError
 from ladle.jobs.executor import JobContext, JobKind
 
@@ -70,7 +71,7 @@ class JobRunner:
                 .execution_options(synchronize_session=False)
             )
             s.commit()
-            return bool(result.rowcount)  # type: ignore[attr-defined]
+            return rows_changed(result) > 0
 
     def renew(self, guids: list[str]) -> None:
         if not guids:

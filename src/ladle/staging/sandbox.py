@@ -25,6 +25,7 @@ import uuid
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import IO
 
 __all__ = [
     "DiskLimitExceeded",
@@ -368,8 +369,8 @@ class Sandbox:
         self.cgroups.remove()
 
 
-def _pump(stream: object, kind: str, capture: Callable[[str], None] | None, sink: OutputSink) -> None:
-    for raw in iter(stream.readline, b""):  # type: ignore[attr-defined]
+def _pump(stream: IO[bytes], kind: str, capture: Callable[[str], None] | None, sink: OutputSink) -> None:
+    for raw in iter(stream.readline, b""):
         text = raw.decode("utf-8", "replace")
         if capture is not None:
             capture(text)

@@ -29,6 +29,7 @@ from ladle.db.lookup import by_guid
 from ladle.db.models import App, Build, Droplet, Package, Process
 from ladle.db.placement import placement_of
 from ladle.db.session import Database
+from ladle.db.transitions import move_state
 from ladle.errors import CFError
 from ladle.jobs.executor import JobContext
 from ladle.staging.buildpack_sources import BuildpackFetchError, BuildpackSource, fetch_buildpack
@@ -440,20 +441,13 @@ def _store_droplet(
 def _mark_staged(ctx: JobContext, plan: _Plan, **droplet: object) -> bool:
     """Build and droplet STAGED together, only if the build is still STAGING (not cancelled)."""
     with ctx.db.session() as s:
-        now = utcnow()
-        staged = s.execute(
-            update(Build)
-            .where(Build.guid == plan.build_guid, Build.state == "STAGING")
-            .values(state="STAGED", droplet_guid=plan.droplet_guid, updated_at=now)
-            .execution_options(synchronize_session=False)
-        ).rowcount  # type: ignore[attr-defined]
-        if not staged:
+        if not move_state(s, Build, plan.build_guid, "STAGING", state="STAGED", droplet_guid=plan.droplet_guid):
             s.rollback()
             return False
         s.execute(
             update(Droplet)
             .where(Droplet.guid == plan.droplet_guid)
-            .values(state="STAGED", updated_at=now, **droplet)
+            .values(state="STAGED", updated_at=utcnow(), **droplet)
             .execution_options(synchronize_session=False)
         )
         s.commit()
@@ -493,18 +487,14 @@ def _receipts(plan: _Plan, result: StagingResult) -> list[dict[str, Any]]:
 def fail_build(db: Database, build_guid: str, error_id: str, description: str) -> bool:
     """Move a STAGING build (and its droplet) to FAILED; False if it was no longer staging."""
     with db.session() as s:
-        now = utcnow()
-        failed = s.execute(
-            update(Build)
-            .where(Build.guid == build_guid, Build.state == "STAGING")
-            .values(state="FAILED", error_id=error_id, error_description=description, updated_at=now)
-            .execution_options(synchronize_session=False)
-        ).rowcount  # type: ignore[attr-defined]
+        failed = move_state(
+            s, Build, build_guid, "STAGING", state="FAILED", error_id=error_id, error_description=description
+        )
         s.execute(
             update(Droplet)
             .where(Droplet.build_guid == build_guid, Droplet.state == "STAGING")
-            .values(state="FAILED", error_id=error_id, error_description=description, updated_at=now)
+            .values(state="FAILED", error_id=error_id, error_description=description, updated_at=utcnow())
             .execution_options(synchronize_session=False)
         )
         s.commit()
-    return bool(failed)
+    return failed
