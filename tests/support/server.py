@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -20,6 +21,14 @@ from tests.support.services import ensure_postgres, free_port, postgres_admin_ur
 __all__ = ["RunningServer", "fresh_database_url", "run_server"]
 
 ADMIN_PASSWORD = "admin-secret"
+# Several checkouts of Ladle may run their suites at once against one PostgreSQL: each gets its
+# own database names.
+_CHECKOUT = hashlib.sha1(str(Path(__file__).resolve().parents[2]).encode()).hexdigest()[:6]
+
+
+def database_name(name: str) -> str:
+    """The PostgreSQL database a test asks for by ``name``, private to this checkout."""
+    return f"{name}_{_CHECKOUT}"
 
 
 @dataclass
@@ -35,6 +44,7 @@ def fresh_database_url(kind: str, name: str, data_dir: Path) -> str:
     if kind == "sqlite":
         return f"sqlite:///{data_dir / 'ladle.db'}"
     ensure_postgres()
+    name = database_name(name)
     admin = create_engine(postgres_admin_url(), isolation_level="AUTOCOMMIT")
     with admin.connect() as conn:
         conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
@@ -46,6 +56,7 @@ def fresh_database_url(kind: str, name: str, data_dir: Path) -> str:
 def drop_database(kind: str, name: str) -> None:
     if kind != "postgresql":
         return
+    name = database_name(name)
     admin = create_engine(postgres_admin_url(), isolation_level="AUTOCOMMIT")
     with admin.connect() as conn:
         conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
