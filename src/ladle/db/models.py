@@ -423,6 +423,9 @@ class Instance(Base):
     # A crash reason or a placement error, shown as the stats entry's ``details``.
     details: Mapped[str | None] = mapped_column(Text)
     crash_count: Mapped[int] = mapped_column(Integer, default=0)
+    # Set by the API (``DELETE .../instances/:index``): the runner stops this instance and
+    # starts a new one in its slot. The only column anything but a runner writes.
+    stop_requested: Mapped[bool] = mapped_column(Boolean, default=False)
     usage: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     mem_quota: Mapped[int | None] = mapped_column(BigInteger)
     disk_quota: Mapped[int | None] = mapped_column(BigInteger)

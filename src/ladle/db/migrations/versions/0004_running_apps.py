@@ -204,6 +204,7 @@ def upgrade() -> None:
         sa.Column("routable", sa.Boolean(), nullable=False),
         sa.Column("details", sa.Text(), nullable=True),
         sa.Column("crash_count", sa.Integer(), nullable=False),
+        sa.Column("stop_requested", sa.Boolean(), nullable=False),
         sa.Column("usage", sa.JSON(), nullable=False),
         sa.Column("mem_quota", sa.BigInteger(), nullable=True),
         sa.Column("disk_quota", sa.BigInteger(), nullable=True),
