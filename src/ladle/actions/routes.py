@@ -150,9 +150,15 @@ def _same_target(a: RouteDestination, spec: DestinationSpec) -> bool:
 
 
 def add_destinations(
-    session: Session, route: Route, specs: list[DestinationSpec], actor: Actor | None, org_guid: str
+    session: Session,
+    route: Route,
+    specs: list[DestinationSpec],
+    actor: Actor | None,
+    org_guid: str,
+    *,
+    commit: bool = True,
 ) -> list[RouteDestination]:
-    """Map the route to more apps; a destination it already has is kept as it is. Commits."""
+    """Map the route to more apps; a destination it already has is kept as it is."""
     apps = _apps_for(session, route, specs)
     existing = list(session.scalars(select(RouteDestination).where(RouteDestination.route_guid == route.guid)))
     for spec in specs:

@@ -2,7 +2,16 @@
 
 from __future__ import annotations
 
-from ladle.actions import buildpacks, deletion, droplets, package_bits, retention, routes, staging_jobs
+from ladle.actions import (
+    buildpacks,
+    deletion,
+    droplets,
+    manifest_apply,
+    package_bits,
+    retention,
+    routes,
+    staging_jobs,
+)
 from ladle.jobs.executor import JobKind
 from ladle.staging import stager
 
@@ -17,6 +26,8 @@ def job_kinds() -> dict[str, JobKind]:
         JobKind("organization.delete", deletion.run_organization_delete, max_attempts=3),
         JobKind("role.delete", deletion.run_role_delete, max_attempts=3),
         JobKind("route.delete", routes.run_route_delete, max_attempts=3),
+        # Applying a manifest is not idempotent halfway (scales, routes): one attempt, as in CC.
+        JobKind("space.apply_manifest", manifest_apply.run_apply_manifest),
         JobKind("space.delete_unmapped_routes", routes.run_unmapped_routes_delete, max_attempts=3),
         # An upload's file does not survive a restart, so an interrupted upload fails cleanly.
         JobKind("package.upload", package_bits.run_package_upload, on_failure=package_bits.fail_upload),
