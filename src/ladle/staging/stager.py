@@ -318,6 +318,7 @@ def _stage_docker(ctx: JobContext, plan: _Plan, build_log: BuildLog) -> None:
             username=plan.docker_username,
             password=plan.docker_password,
             insecure_registries=ctx.settings.insecure_docker_registries,
+            private_registries=ctx.settings.private_docker_registries,
             say=build_log.write,
         )
     except DockerStagingError as exc:
