@@ -36,9 +36,7 @@ def make_private(data_dir: Path) -> int:
         os.chmod(data_dir, stat.S_IMODE(mode) & 0o700)
         tightened += 1
     for directory, dirs, files, dir_fd in os.fwalk(data_dir, follow_symlinks=False):
-        if directory in skip:
-            dirs.clear()
-            continue
+        dirs[:] = [name for name in dirs if os.path.join(directory, name) not in skip]
         for name in (*dirs, *files):
             try:
                 info = os.stat(name, dir_fd=dir_fd, follow_symlinks=False)

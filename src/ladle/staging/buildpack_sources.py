@@ -267,6 +267,8 @@ def _clone(url: str, target: Path, downloader: Downloader, say: Callable[[str], 
                 if result.returncode != 0:
                     errors = result.stderr.decode(errors="replace")
                     break
+            if local:
+                _readable_by_all(target)  # cloned by the server, under its private umask
             return
         errors = result.stderr.decode(errors="replace")
     shutil.rmtree(target, ignore_errors=True)
