@@ -160,8 +160,11 @@ class Jail:
         hostname: str = "ladle-sandbox",
     ) -> None:
         """Set up the jail; ``state_dir`` is a private directory of Ladle's for the jail's own
-        files (the home directory of ``vcap``). Raises :class:`IsolationUnavailable` when
-        isolation is on and bubblewrap is missing, :class:`JailError` when set-up fails."""
+        files (the home directory of ``vcap``). Each port in ``publish`` is forwarded from a free
+        port of the host's 127.0.0.1, found in :attr:`published` (``{inside: host}``).
+
+        Raises :class:`IsolationUnavailable` when isolation is on and bubblewrap is missing, and
+        :class:`JailError` when set-up fails or a port cannot be published."""
         self.config = config
         self.name = name
         self.limits = limits
@@ -197,6 +200,11 @@ class Jail:
                 self._start_holder(publish)
                 if self.network == Network.ISOLATED:
                     self._start_network(publish)
+            if publish and self.network == Network.HOST:
+                # No namespace of its own: the process listens on the host's port itself.
+                self.published = {port: port for port in publish}
+            elif publish and not self.published:
+                raise JailError(f"ports {list(publish)} cannot be published: {'; '.join(self.notes) or 'no network'}")
         except BaseException:
             self.close()
             raise
