@@ -15,6 +15,7 @@ from ladle.config import Settings
 from ladle.db import migrate
 from ladle.db.models import Domain, Stack, User
 from ladle.db.session import Database
+from ladle.private_data import make_private
 
 __all__ = ["ADMIN_PASSWORD_FILE", "ensure_admin", "ensure_default_domain", "ensure_default_stack", "prepare"]
 
@@ -23,12 +24,17 @@ ADMIN_USERNAME = "admin"
 
 
 def prepare(settings: Settings, db: Database) -> None:
-    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    make_private(settings.data_dir)
     migrate.upgrade(db.engine)
     ensure_default_stack(settings, db)
     ensure_default_domain(settings, db)
     if settings.uaa_url is None:
         ensure_admin(settings, db)
+    # The database file (and its journal) may have just been created: private too.
+    for name in ("ladle.db", "ladle.db-wal", "ladle.db-shm"):
+        path = settings.data_dir / name
+        if path.exists() and not path.is_symlink():
+            path.chmod(0o600)
 
 
 def ensure_default_stack(settings: Settings, db: Database) -> None:

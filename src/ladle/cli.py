@@ -11,6 +11,7 @@ from pathlib import Path
 
 from ladle import __version__
 from ladle.config import ConfigError, Settings
+from ladle.private_data import PRIVATE_UMASK, make_private
 
 __all__ = ["main"]
 
@@ -34,6 +35,8 @@ def _serve(args: argparse.Namespace) -> int:
 
     settings = _settings(args)
     configure_logging(settings.log_level, settings.log_format)
+    # Everything the server writes (database, keys, blobs, scratch) is for its own user only.
+    os.umask(PRIVATE_UMASK)
     app = create_app(settings)
     uvicorn.run(
         app,
@@ -52,7 +55,8 @@ def _db_upgrade(args: argparse.Namespace) -> int:
     from ladle.db.session import Database
 
     settings = _settings(args)
-    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    os.umask(PRIVATE_UMASK)
+    make_private(settings.data_dir)
     db = Database(settings.effective_database_url)
     migrate.upgrade(db.engine)
     db.dispose()
@@ -69,7 +73,8 @@ def _user_add(args: argparse.Namespace) -> int:
     password = args.password
     if password is None:
         password = getpass.getpass(f"Password for {args.name}: ")
-    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    os.umask(PRIVATE_UMASK)
+    make_private(settings.data_dir)
     db = Database(settings.effective_database_url)
     migrate.upgrade(db.engine)
     try:

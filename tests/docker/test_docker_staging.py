@@ -200,3 +200,11 @@ def test_seed_legacy_docker_package_stages(docker: DockerWorld) -> None:
         assert time.monotonic() < deadline
         time.sleep(0.05)
     assert build["state"] == "STAGED", build["error"]
+
+
+def test_registry_on_a_private_address_needs_the_operator(docker: DockerWorld) -> None:
+    # The database's port on the server's loopback, named as a registry by a user: never reached.
+    _, build = _stage(docker.world, "127.0.0.1:5432/postgres/db:latest")
+    assert build["state"] == "FAILED"
+    refused = "cannot reach registry 127.0.0.1:5432: 127.0.0.1 is on a loopback, link-local or private address"
+    assert refused in build["error"]

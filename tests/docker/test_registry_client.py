@@ -218,7 +218,7 @@ def test_oversized_config_is_refused(open_registry: RunningRegistry) -> None:
 @pytest.mark.parametrize("insecure", [True, False])
 def test_connection_refused(insecure: bool) -> None:
     host = f"127.0.0.1:{free_port()}"
-    client = RegistryClient(insecure_registries=[host] if insecure else [], timeout=5)
+    client = RegistryClient(insecure_registries=[host] if insecure else [], any_address=True, timeout=5)
     with pytest.raises(RegistryError, match=re.escape(f"cannot reach registry {host}: connection refused")):
         client.fetch_config(parse_reference(f"{host}/team/app"))
 
@@ -236,7 +236,7 @@ def test_timeout() -> None:
 @pytest.mark.parametrize("listed", [[], ["127.0.0.1"], ["localhost:5000"]])
 def test_plain_http_registry_must_be_listed_as_insecure(open_registry: RunningRegistry, listed: list[str]) -> None:
     push_image(open_registry, "team/secure", "v1", config=image_config(FULL))
-    client = RegistryClient(insecure_registries=listed, timeout=5)
+    client = RegistryClient(insecure_registries=listed, any_address=True, timeout=5)
     with pytest.raises(RegistryError, match=r"TLS handshake failed.*insecure registry") as caught:
         client.fetch_config(parse_reference(f"{open_registry.host}/team/secure:v1"))
     assert caught.value.status is None
@@ -245,7 +245,7 @@ def test_plain_http_registry_must_be_listed_as_insecure(open_registry: RunningRe
 def test_tls_registry_with_untrusted_certificate(tls_registry: RunningRegistry) -> None:
     assert fetch(tls_registry, "team/app:v1").cmd == FULL["Cmd"]
     with pytest.raises(RegistryError, match="certificate verification failed"):
-        RegistryClient(timeout=5).fetch_config(parse_reference(f"{tls_registry.host}/team/app:v1"))
+        RegistryClient(any_address=True, timeout=5).fetch_config(parse_reference(f"{tls_registry.host}/team/app:v1"))
 
 
 # -- basic auth -----------------------------------------------------------------------------------------------
@@ -304,3 +304,23 @@ def test_token_auth_missing_image(token_registry: RunningRegistry) -> None:
         token_registry, "team/missing:v1", username=token_registry.username, password=token_registry.password
     )
     assert error.status == 404
+
+
+# -- the server's own and private networks ---------------------------------------------------------------------
+
+
+def test_unlisted_registry_on_loopback_is_not_reached(open_registry: RunningRegistry) -> None:
+    # An image reference is user input: an address on the host's loopback (or a private network)
+    # is reached only when the operator lists the registry.
+    with pytest.raises(RegistryError, match=r"loopback, link-local or private address \(127\.0\.0\.1\)"):
+        RegistryClient(timeout=5).fetch_config(parse_reference(f"{open_registry.host}/team/app:v1"))
+    with pytest.raises(RegistryError, match=r"private address \(127\.0\.0\.1\)"):
+        RegistryClient(timeout=5).fetch_config(parse_reference("localhost:5432/postgres/db"))
+
+
+def test_registry_listed_as_private_is_reached(tls_registry: RunningRegistry) -> None:
+    # Reached (the TLS check is what fails), whether listed with its port or by host alone.
+    for listed in (tls_registry.host, tls_registry.host.split(":")[0]):
+        client = RegistryClient(private_registries=[listed], timeout=5)
+        with pytest.raises(RegistryError, match="certificate verification failed"):
+            client.fetch_config(parse_reference(f"{tls_registry.host}/team/app:v1"))

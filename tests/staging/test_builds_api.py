@@ -11,7 +11,7 @@ from typing import Any
 
 import httpx
 
-from tests.staging.helpers import droplet_members, ready_package, stage, wait_for_build
+from tests.staging.helpers import admin_buildpack, droplet_members, ready_package, stage, wait_for_build
 from tests.support.buildpacks import git_repository, write_buildpack, zip_directory
 from tests.support.cf import World
 
@@ -68,7 +68,9 @@ def test_create_rules(world: World, tmp_path: Path) -> None:
     r = manager.post("/v3/builds", json={"package": {"guid": ready}})
     assert r.status_code == 422
     supporter = world.as_role("space_supporter", org, space)
-    lifecycle = {"type": "buildpack", "data": {"buildpacks": [url_buildpack(tmp_path, compile_script="sleep 2\n")]}}
+    # An admin buildpack: file:// URLs (all the tests' URL buildpacks) are for admins only.
+    slow = admin_buildpack(world, tmp_path, {"compile": "sleep 2\n", "release": RELEASE})
+    lifecycle = {"type": "buildpack", "data": {"buildpacks": [slow["name"]]}}
     first = supporter.post("/v3/builds", json={"package": {"guid": ready}, "lifecycle": lifecycle})
     assert first.status_code == 201, first.text
     assert first.json()["created_by"]["name"] is not None

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import shutil
 import time
 import uuid
 from collections.abc import Iterator
@@ -133,3 +134,24 @@ def test_without_isolation_scripts_run_as_plain_processes(tmp_path_factory: pyte
         result = wait_for_build(world.admin, build, timeout=30)
         assert result["error"] == "StagingTimeExpired - Staging time expired: staging failed"
         wait_until_gone(marker)
+
+
+def test_without_bubblewrap_staging_is_refused_unless_the_operator_opts_out(
+    limited: World, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Every tool staging uses is there, except bubblewrap.
+    tools = tmp_path / "bin"
+    tools.mkdir()
+    for name in ("sh", "bash", "unzip", "git", "tar", "gzip", "pigz", "prlimit", "nsenter", "setpriv", "unshare"):
+        if (found := shutil.which(name)) is not None:
+            (tools / name).symlink_to(found)
+    monkeypatch.setenv("PATH", str(tools))
+    build, _ = start(limited, tmp_path, "true\n")
+    result = wait_for_build(limited.admin, build, timeout=30)
+    assert (result["state"], result["error"]) == (
+        "FAILED",
+        "StagingError - Staging error: buildpacks cannot be run in a sandbox on this server",
+    )
+    log = limited.admin.get(f"/v3/builds/{build}/logs").text
+    assert "bubblewrap (bwrap) is not installed" in log
+    assert "set LADLE_STAGING_ISOLATION=false to run it as plain processes" in log

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from urllib.parse import urlsplit
+
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -32,6 +34,24 @@ def _staging_limits(settings: Settings, web: Process | None, msg: BuildCreate) -
     return memory, disk, rate
 
 
+def _check_local_buildpacks(buildpacks: list[str], identity: Identity) -> None:
+    """``file://`` buildpacks read the server's own disk: admins may name them, nobody else.
+
+    Checked here, on every build, because an app's buildpacks may have been set by someone else."""
+    if identity.is_admin:
+        return
+    local = [name for name in buildpacks if urlsplit(name).scheme == "file"]
+    if local:
+        raise CFError(
+            "UnprocessableEntity",
+            [
+                f'Buildpack "{name}" must be an existing admin buildpack or a valid git URI '
+                "(file:// buildpacks are for admins only)"
+                for name in local
+            ],
+        )
+
+
 def create_build(
     session: Session,
     settings: Settings,
@@ -55,6 +75,7 @@ def create_build(
         buildpacks, stack = resolve_buildpack_lifecycle(
             session, settings, msg.lifecycle, list(app.buildpacks or []), app.stack
         )
+        _check_local_buildpacks(buildpacks, identity)
         disabled = [
             name
             for name in buildpacks

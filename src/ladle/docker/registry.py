@@ -18,6 +18,7 @@ from typing import Any
 
 import httpx
 
+from ladle.docker.address_guard import PrivateAddressRefused, guarded_transport
 from ladle.docker.reference import ImageReference
 
 __all__ = [
@@ -101,9 +102,26 @@ class _Challenge:
 
 
 class RegistryClient:
-    def __init__(self, *, insecure_registries: Sequence[str] = (), timeout: float = 30.0) -> None:
+    def __init__(
+        self,
+        *,
+        insecure_registries: Sequence[str] = (),
+        private_registries: Sequence[str] = (),
+        any_address: bool = False,
+        timeout: float = 30.0,
+    ) -> None:
+        """``insecure_registries`` are read without TLS verification (or over plain http). A
+        registry on a loopback, link-local or private address is reached only if it is listed
+        there or in ``private_registries`` ("host" for any port, or "host:port"); a listed
+        registry is trusted with where it sends Ladle (token server, redirects). ``any_address``
+        lifts the rule (for callers whose references are not user input)."""
         self._insecure = frozenset(insecure_registries)
+        self._listed = self._insecure | frozenset(private_registries)
+        self._any_address = any_address
         self._timeout = timeout
+
+    def _trusted(self, registry: str) -> bool:
+        return self._any_address or registry in self._listed or registry.rsplit(":", 1)[0] in self._listed
 
     def fetch_config(
         self,
@@ -115,7 +133,8 @@ class RegistryClient:
         architecture: str = "amd64",
     ) -> ImageConfig:
         insecure = ref.registry in self._insecure
-        with _Fetch(ref, username, password, insecure=insecure, timeout=self._timeout) as fetch:
+        guarded = not self._trusted(ref.registry)
+        with _Fetch(ref, username, password, insecure=insecure, guarded=guarded, timeout=self._timeout) as fetch:
             return fetch.config(os, architecture)
 
 
@@ -123,12 +142,22 @@ class _Fetch:
     """One image's reads: the scheme found and the token obtained are kept for its later requests."""
 
     def __init__(
-        self, ref: ImageReference, username: str | None, password: str | None, *, insecure: bool, timeout: float
+        self,
+        ref: ImageReference,
+        username: str | None,
+        password: str | None,
+        *,
+        insecure: bool,
+        guarded: bool,
+        timeout: float,
     ) -> None:
         self._ref = ref
         self._username = username
         self._password = password
-        self._http = httpx.Client(verify=not insecure, timeout=timeout, headers={"User-Agent": "ladle"})
+        transport = guarded_transport(verify=not insecure) if guarded else None
+        self._http = httpx.Client(
+            verify=not insecure, timeout=timeout, headers={"User-Agent": "ladle"}, transport=transport
+        )
         # Insecure registries are tried as docker does: https without verification, then plain http.
         self._schemes = ["https", "http"] if insecure else ["https"]
         self._authorization: str | None = None
@@ -473,6 +502,8 @@ def _describe(exc: BaseException) -> str:
         chain.append(current)
         current = current.__cause__ or current.__context__
     for error in chain:
+        if isinstance(error, PrivateAddressRefused):
+            return str(error)
         if isinstance(error, ssl.SSLCertVerificationError):
             return f"TLS certificate verification failed: {error.verify_message or error.reason}"
         if isinstance(error, ssl.SSLError):

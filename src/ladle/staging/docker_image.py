@@ -34,6 +34,7 @@ def inspect_image(
     username: str | None,
     password: str | None,
     insecure_registries: Sequence[str],
+    private_registries: Sequence[str],
     say: Callable[[str], None],
 ) -> DockerStagingResult:
     try:
@@ -41,7 +42,7 @@ def inspect_image(
     except InvalidReference as exc:
         raise DockerStagingError(f"invalid docker image reference [{image}]: {exc}") from None
     say(f"Staging docker image {ref.display()}")
-    client = RegistryClient(insecure_registries=insecure_registries)
+    client = RegistryClient(insecure_registries=insecure_registries, private_registries=private_registries)
     try:
         config = client.fetch_config(ref, username=username, password=password)
     except RegistryError as exc:

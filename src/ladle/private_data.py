@@ -1,0 +1,54 @@
+"""Keeping Ladle's data directory private to the user Ladle runs as.
+
+The data directory holds the database (password hashes, every app's environment), the token
+signing key, the admin password and every package and droplet. It is created 0700; ``ladle
+serve`` sets a umask of 077 so everything Ladle writes in it is 0600 (directories 0700); and a
+directory left looser by an older Ladle or by hand is tightened at start, with a log line.
+
+The one exception is the unpacked admin buildpacks (``cache/buildpacks``): the sandbox's uid must
+read them, through the sandbox's own mounts, so they stay readable by everyone, within the
+0700 data directory that no other user can enter.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import stat
+from pathlib import Path
+
+__all__ = ["PRIVATE_UMASK", "SHARED_WITH_SANDBOX", "make_private"]
+
+log = logging.getLogger("ladle")
+
+PRIVATE_UMASK = 0o077
+SHARED_WITH_SANDBOX = (Path("cache") / "buildpacks",)
+
+
+def make_private(data_dir: Path) -> int:
+    """Create ``data_dir`` 0700, or take group and other permissions off everything in it;
+    returns how many entries had to be tightened."""
+    data_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
+    tightened = 0
+    skip = {str(data_dir / shared) for shared in SHARED_WITH_SANDBOX}
+    mode = os.stat(data_dir).st_mode
+    if mode & 0o077:
+        os.chmod(data_dir, stat.S_IMODE(mode) & 0o700)
+        tightened += 1
+    for directory, dirs, files, dir_fd in os.fwalk(data_dir, follow_symlinks=False):
+        dirs[:] = [name for name in dirs if os.path.join(directory, name) not in skip]
+        for name in (*dirs, *files):
+            try:
+                info = os.stat(name, dir_fd=dir_fd, follow_symlinks=False)
+            except FileNotFoundError:
+                continue
+            if stat.S_ISLNK(info.st_mode) or not info.st_mode & 0o077:
+                continue
+            os.chmod(name, stat.S_IMODE(info.st_mode) & 0o700, dir_fd=dir_fd)
+            tightened += 1
+    if tightened:
+        log.warning(
+            "data directory was readable by other users: took group and other permissions off",
+            extra={"data_dir": str(data_dir), "entries": tightened},
+        )
+    return tightened
