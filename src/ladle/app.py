@@ -16,6 +16,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute
 
+from ladle.actions.job_kinds import job_kinds
 from ladle.actions.recovery import recover_at_startup, sweep_orphan_blobs
 from ladle.actions.staging_jobs import fail_expired_builds
 from ladle.api import (
@@ -53,7 +54,6 @@ from ladle.deps import Deps
 from ladle.errors import CFError
 from ladle.jobs.executor import PeriodicTask
 from ladle.jobs.inprocess import InProcessExecutor
-from ladle.jobs.kinds import job_kinds
 from ladle.jobs.runner import JobRunner
 from ladle.urls import Urls
 

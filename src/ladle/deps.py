@@ -5,10 +5,10 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from ladle.auth.tokens import TokenIssuer, TokenVerifier
-from ladle.auth.users import SeenUsers
 from ladle.blobstore import Blobstores
 from ladle.config import Settings
 from ladle.db.session import Database
+from ladle.db.users import SeenUsers
 from ladle.jobs.executor import Executor
 from ladle.jobs.runner import JobRunner
 from ladle.urls import Urls

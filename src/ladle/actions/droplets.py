@@ -22,7 +22,8 @@ from ladle.clock import utcnow
 from ladle.config import Settings
 from ladle.db.lookup import by_guid
 from ladle.db.models import App, Droplet, Job
-from ladle.db.transitions import move_state
+from ladle.db.states import droplet as droplet_states
+from ladle.db.states.droplet import DropletState, move_droplet
 from ladle.errors import CFError
 from ladle.jobs.executor import Executor, JobContext
 from ladle.messages.droplet import DropletCreate, DropletUpdate
@@ -33,7 +34,6 @@ __all__ = [
     "create_droplet",
     "fail_droplet_copy",
     "fail_droplet_upload",
-    "move_droplet_state",
     "request_droplet_delete",
     "run_droplet_copy",
     "run_droplet_delete",
@@ -44,16 +44,12 @@ __all__ = [
 log = logging.getLogger("ladle.droplets")
 
 
-def move_droplet_state(session: Session, guid: str, expected: str, **values: object) -> bool:
-    return move_state(session, Droplet, guid, expected, **values)
-
-
 def create_droplet(session: Session, app: App, msg: DropletCreate) -> Droplet:
     if app.lifecycle_type != "buildpack":
         raise CFError("UnprocessableEntity", "Droplet creation is not available for apps with docker lifecycles.")
     droplet = Droplet(
         app_guid=app.guid,
-        state="AWAITING_UPLOAD",
+        state=DropletState.AWAITING_UPLOAD,
         lifecycle_type="buildpack",
         process_types=msg.process_types if msg.process_types is not None else {"web": ""},
         execution_metadata="",
@@ -68,12 +64,12 @@ def copy_droplet(
     session: Session, executor: Executor, source: Droplet, dest: App, user_guid: str
 ) -> tuple[Droplet, str | None]:
     """The new droplet, and the guid of the job copying its bits (None for docker droplets)."""
-    if source.state != "STAGED":
+    if source.state != DropletState.STAGED:
         raise CFError("UnprocessableEntity", "source droplet is not staged")
     docker = source.lifecycle_type == "docker"
     droplet = Droplet(
         app_guid=dest.guid,
-        state="STAGED" if docker else "COPYING",
+        state=DropletState.STAGED if docker else DropletState.COPYING,
         lifecycle_type=source.lifecycle_type,
         stack=source.stack,
         # The receipts keep the names and versions; where they came from (detect) is not copied.
@@ -107,21 +103,36 @@ def run_droplet_copy(ctx: JobContext) -> None:
     source_guid = ctx.payload["source_guid"]
     with ctx.db.session() as s:
         source = by_guid(s, Droplet, source_guid)
-        if source is None or source.state != "STAGED":
+        if source is None or source.state != DropletState.STAGED:
             raise CFError("UnprocessableEntity", "source droplet is not staged")
         sha1, sha256, size = source.sha1, source.sha256, source.size
     copy_bits(
-        ctx, ctx.blobstores.droplets, Droplet, source_guid, done_state="STAGED", sha1=sha1, sha256=sha256, size=size
+        ctx,
+        ctx.blobstores.droplets,
+        droplet_states.MACHINE,
+        source_guid,
+        copying=DropletState.COPYING,
+        done=DropletState.STAGED,
+        sha1=sha1,
+        sha256=sha256,
+        size=size,
     )
 
 
 def fail_droplet_copy(ctx: JobContext, reason: str) -> None:
-    fail_copy_state(ctx, Droplet, "error_description", reason)
+    fail_copy_state(
+        ctx,
+        droplet_states.MACHINE,
+        copying=DropletState.COPYING,
+        failed=DropletState.FAILED,
+        error_field="error_description",
+        reason=reason,
+    )
 
 
 def update_droplet(session: Session, settings: Settings, droplet: Droplet, msg: DropletUpdate) -> Droplet:
     if msg.has_image:
-        if droplet.state != "STAGED":
+        if droplet.state != DropletState.STAGED:
             raise CFError("UnprocessableEntity", "Droplet image can only be updated on staged droplets")
         if droplet.lifecycle_type != "docker":
             raise CFError("UnprocessableEntity", "Images can only be updated for docker droplets")
@@ -165,7 +176,7 @@ def accept_droplet_upload(
     user_guid: str,
     node: str,
 ) -> Job:
-    if not move_droplet_state(session, droplet.guid, "AWAITING_UPLOAD", state="PROCESSING_UPLOAD"):
+    if not move_droplet(session, droplet.guid, DropletState.AWAITING_UPLOAD, DropletState.PROCESSING_UPLOAD):
         raise CFError("UnprocessableEntity", "Droplet may be uploaded only once. Create a new droplet to upload bits.")
     job = add_job(
         session,
@@ -202,8 +213,14 @@ def run_droplet_upload(ctx: JobContext) -> None:
         digest = Digest(payload["size"], payload["sha1"], payload["sha256"])
         ctx.blobstores.droplets.put_file(guid, upload, digest=digest, move=True)
         with ctx.db.session() as s:
-            staged = move_droplet_state(
-                s, guid, "PROCESSING_UPLOAD", state="STAGED", sha1=digest.sha1, sha256=digest.sha256, size=digest.size
+            staged = move_droplet(
+                s,
+                guid,
+                DropletState.PROCESSING_UPLOAD,
+                DropletState.STAGED,
+                sha1=digest.sha1,
+                sha256=digest.sha256,
+                size=digest.size,
             )
             s.commit()
         if not staged:
@@ -217,5 +234,7 @@ def run_droplet_upload(ctx: JobContext) -> None:
 def fail_droplet_upload(ctx: JobContext, reason: str) -> None:
     Path(ctx.payload["upload"]).unlink(missing_ok=True)
     with ctx.db.session() as s:
-        move_droplet_state(s, ctx.resource_guid or "", "PROCESSING_UPLOAD", state="FAILED", error_description=reason)
+        move_droplet(
+            s, ctx.resource_guid or "", DropletState.PROCESSING_UPLOAD, DropletState.FAILED, error_description=reason
+        )
         s.commit()

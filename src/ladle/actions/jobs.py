@@ -7,6 +7,7 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from ladle.db.models import Job
+from ladle.db.states.job import JobState
 from ladle.jobs.executor import Executor
 
 __all__ = ["add_job", "start_job"]
@@ -25,7 +26,7 @@ def add_job(
     """Add a PROCESSING job to the session; the caller commits it with its other changes."""
     job = Job(
         operation=operation,
-        state="PROCESSING",
+        state=JobState.PROCESSING,
         resource_type=resource_type,
         resource_guid=resource_guid,
         payload=payload or {},

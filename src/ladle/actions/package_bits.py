@@ -22,7 +22,8 @@ from ladle.config import Settings
 from ladle.db.feature_flags import get_flag
 from ladle.db.lookup import by_guid
 from ladle.db.models import Job, Package
-from ladle.db.packages import move_package_state
+from ladle.db.states import package as package_states
+from ladle.db.states.package import PackageState, move_package
 from ladle.errors import CFError
 from ladle.jobs.executor import Executor, JobContext
 from ladle.messages.package_upload import Fingerprint, PackageUpload
@@ -65,7 +66,7 @@ def accept_upload(
     node: str,
 ) -> Job:
     """Move the package to PROCESSING_UPLOAD and start the job that takes over the uploaded file."""
-    if not move_package_state(session, package.guid, "AWAITING_UPLOAD", state="PROCESSING_UPLOAD"):
+    if not move_package(session, package.guid, PackageState.AWAITING_UPLOAD, PackageState.PROCESSING_UPLOAD):
         raise CFError("PackageBitsAlreadyUploaded")
     payload: dict[str, object] = {"fingerprints": [f.to_json() for f in msg.fingerprints]}
     if bits is not None:
@@ -101,11 +102,11 @@ def run_package_upload(ctx: JobContext) -> None:
         built = build_package(upload, digest, fingerprints, pool=pool, limits=limits, scratch=scratch)
         ctx.blobstores.packages.put_file(guid, built.path, digest=built.digest, move=True)
         with ctx.db.session() as s:
-            ready = move_package_state(
+            ready = move_package(
                 s,
                 guid,
-                "PROCESSING_UPLOAD",
-                state="READY",
+                PackageState.PROCESSING_UPLOAD,
+                PackageState.READY,
                 sha1=built.digest.sha1,
                 sha256=built.digest.sha256,
                 size=built.digest.size,
@@ -148,7 +149,7 @@ def fail_upload(ctx: JobContext, reason: str) -> None:
     if upload:
         Path(upload).unlink(missing_ok=True)
     with ctx.db.session() as s:
-        move_package_state(s, ctx.resource_guid or "", "PROCESSING_UPLOAD", state="FAILED", error=reason)
+        move_package(s, ctx.resource_guid or "", PackageState.PROCESSING_UPLOAD, PackageState.FAILED, error=reason)
         s.commit()
 
 
@@ -160,12 +161,27 @@ def run_package_copy(ctx: JobContext) -> None:
             raise CFError("UnprocessableEntity", "source package does not exist")
         sha1, sha256, size = source.sha1, source.sha256, source.size
     copy_bits(
-        ctx, ctx.blobstores.packages, Package, source_guid, done_state="READY", sha1=sha1, sha256=sha256, size=size
+        ctx,
+        ctx.blobstores.packages,
+        package_states.MACHINE,
+        source_guid,
+        copying=PackageState.COPYING,
+        done=PackageState.READY,
+        sha1=sha1,
+        sha256=sha256,
+        size=size,
     )
 
 
 def fail_copy(ctx: JobContext, reason: str) -> None:
-    fail_copy_state(ctx, Package, "error", reason)
+    fail_copy_state(
+        ctx,
+        package_states.MACHINE,
+        copying=PackageState.COPYING,
+        failed=PackageState.FAILED,
+        error_field="error",
+        reason=reason,
+    )
 
 
 def request_package_delete(session: Session, executor: Executor, package: Package, user_guid: str) -> Job:

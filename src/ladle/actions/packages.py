@@ -8,6 +8,7 @@ from ladle.actions.jobs import add_job, start_job
 from ladle.actions.metadata_update import apply_metadata
 from ladle.config import Settings
 from ladle.db.models import App, Package
+from ladle.db.states.package import PackageState
 from ladle.errors import CFError
 from ladle.jobs.executor import Executor
 from ladle.messages.package_create import PackageCreate
@@ -24,7 +25,7 @@ def create_package(session: Session, settings: Settings, app: App, msg: PackageC
     package = Package(
         app_guid=app.guid,
         type=msg.type,
-        state="READY" if msg.type == "docker" else "AWAITING_UPLOAD",
+        state=PackageState.READY if msg.type == "docker" else PackageState.AWAITING_UPLOAD,
     )
     if msg.docker is not None:
         package.docker_image = msg.docker.image
@@ -46,7 +47,7 @@ def copy_package(
     package = Package(
         app_guid=dest_app.guid,
         type=source.type,
-        state="READY" if source.type == "docker" else "COPYING",
+        state=PackageState.READY if source.type == "docker" else PackageState.COPYING,
         docker_image=source.docker_image,
     )
     session.add(package)

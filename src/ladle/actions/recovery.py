@@ -21,16 +21,14 @@ from ladle.clock import utcnow
 from ladle.config import Settings
 from ladle.db.models import App, Buildpack, Droplet, Job, Package
 from ladle.db.session import Database
+from ladle.db.states import droplet as droplet_states
+from ladle.db.states import package as package_states
+from ladle.db.states.job import JobState
 from ladle.jobs.runner import JobRunner
 
 __all__ = ["recover_at_startup", "sweep_orphan_blobs"]
 
 log = logging.getLogger("ladle.recovery")
-
-# Package states whose blob is (or is about to be) the package's content.
-LIVE_PACKAGE_STATES = ("READY", "PROCESSING_UPLOAD", "COPYING")
-# A staging droplet's blob exists for a moment between its store and the STAGED update.
-LIVE_DROPLET_STATES = ("STAGED", "PROCESSING_UPLOAD", "COPYING", "STAGING")
 
 
 @dataclass(frozen=True)
@@ -42,12 +40,12 @@ class _Bucket:
 
 def _package_is_live(session: Session, key: str) -> bool:
     state = session.scalar(select(Package.state).where(Package.guid == key))
-    return state in LIVE_PACKAGE_STATES
+    return state in package_states.HOLDS_BITS
 
 
 def _droplet_is_live(session: Session, key: str) -> bool:
     state = session.scalar(select(Droplet.state).where(Droplet.guid == key))
-    return state in LIVE_DROPLET_STATES
+    return state in droplet_states.HOLDS_BITS
 
 
 def _buildpack_is_live(session: Session, key: str) -> bool:
@@ -90,7 +88,7 @@ def _clear_scratch(settings: Settings, db: Database) -> None:
     with db.session() as s:
         payloads = s.scalars(
             select(Job.payload).where(
-                Job.state == "PROCESSING",
+                Job.state == JobState.PROCESSING,
                 Job.operation.in_(("package.upload", "buildpack.upload", "droplet.upload")),
                 Job.attempts == 0,
             )

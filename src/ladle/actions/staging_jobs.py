@@ -1,5 +1,5 @@
-"""Jobs and sweeps around staging: the staging job's failure hook, the stuck-build sweep, and
-clearing an app's buildpack cache."""
+"""Jobs and sweeps around staging: the staging job (staging, then retention), its failure hook,
+the stuck-build sweep, and clearing an app's buildpack cache."""
 
 from __future__ import annotations
 
@@ -11,22 +11,44 @@ from sqlalchemy.orm import Session
 
 from ladle.actions.deletion import delete_blobs
 from ladle.actions.jobs import add_job, start_job
+from ladle.actions.retention import expire_old_bits
 from ladle.clock import utcnow
 from ladle.config import Settings
 from ladle.db.models import App, Build, Job
 from ladle.db.session import Database
+from ladle.db.states.build import BuildState, fail_build
 from ladle.errors import CFError
 from ladle.jobs.executor import Executor, JobContext
-from ladle.staging.stager import fail_build
+from ladle.staging.stager import run_staging
 
 __all__ = [
     "fail_expired_builds",
     "fail_staging",
     "request_clear_buildpack_cache",
+    "run_build_stage",
     "run_clear_buildpack_cache",
 ]
 
 log = logging.getLogger("ladle.staging")
+
+
+def run_build_stage(ctx: JobContext) -> None:
+    """The ``build.stage`` job: stage, and once a build is STAGED expire the app's old bits."""
+    if run_staging(ctx):
+        _expire_old_bits(ctx)
+
+
+def _expire_old_bits(ctx: JobContext) -> None:
+    # The staging has succeeded whatever happens here; a failure only delays the clean-up.
+    try:
+        with ctx.db.session() as s:
+            app_guid = s.scalar(select(Build.app_guid).where(Build.guid == ctx.resource_guid))
+            job = expire_old_bits(s, ctx.settings, app_guid) if app_guid else None
+            s.commit()
+        if job is not None:
+            ctx.submit(job.guid)
+    except Exception:
+        log.exception("expiring old packages and droplets failed", extra={"build": ctx.resource_guid})
 
 
 def fail_staging(ctx: JobContext, reason: str) -> None:
@@ -38,7 +60,7 @@ def fail_expired_builds(db: Database, settings: Settings) -> int:
     """Fail builds still STAGING past the staging timeout plus its grace (their stager is gone)."""
     cutoff = utcnow() - timedelta(seconds=settings.staging_timeout + settings.staging_timeout_grace)
     with db.session() as s:
-        stuck = list(s.scalars(select(Build.guid).where(Build.state == "STAGING", Build.updated_at < cutoff)))
+        stuck = list(s.scalars(select(Build.guid).where(Build.state == BuildState.STAGING, Build.updated_at < cutoff)))
     description = CFError("StagingTimeExpired", "staging failed").detail
     failed = sum(fail_build(db, guid, "StagingTimeExpired", description) for guid in stuck)
     if failed:

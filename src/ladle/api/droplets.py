@@ -22,12 +22,13 @@ from ladle.api.listing import parse_list_or_raise, reject_nested_filters
 from ladle.api.responses import accepted_job, blob_download
 from ladle.api.routing import RequestContext, UploadSpec, cf_json, delete, get, patch, post, upload_endpoint
 from ladle.api.uploads import UploadForm
-from ladle.auth.permissions import SpaceRef
 from ladle.db.builds import droplets_page
 from ladle.db.lookup import by_guid
 from ladle.db.metadata import load_metadata
 from ladle.db.models import Buildpack, Droplet, Package
+from ladle.db.permissions import SpaceRef
 from ladle.db.placement import placement_of
+from ladle.db.states.droplet import DropletState
 from ladle.errors import CFError
 from ladle.messages.build_create import BuildCreate
 from ladle.messages.droplet import parse_droplet_copy, parse_droplet_create, parse_droplet_update, parse_droplet_upload
@@ -225,7 +226,7 @@ def download(ctx: RequestContext) -> Response:
     require(ctx.perms.can_download_droplet(ref))
     if droplet.lifecycle_type == "docker":
         raise CFError("UnprocessableEntity", "Cannot download droplets with 'docker' lifecycle.")
-    if droplet.state != "STAGED":
+    if droplet.state != DropletState.STAGED:
         raise CFError("UnprocessableEntity", "Only staged droplets can be downloaded.")
     if droplet.sha1 is None:
         raise CFError("ResourceNotFound", "Blobstore key not present on droplet. This may be due to a failed build.")

@@ -18,6 +18,7 @@ from starlette.responses import StreamingResponse
 from ladle.api.routing import RequestContext
 from ladle.db.models import Build, LogLine
 from ladle.db.session import Database
+from ladle.db.states.build import BuildState
 
 __all__ = ["format_line", "stream_build_log"]
 
@@ -57,7 +58,7 @@ def stream_build_log(ctx: RequestContext, build_guid: str) -> StreamingResponse:
             if rows:
                 after = rows[-1].id
                 continue
-            if state != "STAGING":
+            if state != BuildState.STAGING:
                 # The stager stores every line before it ends the build: nothing more will come.
                 if sse:
                     yield f"event: end\ndata: {state}\n\n".encode()

@@ -14,13 +14,14 @@ from ladle.api.listing import parse_list_or_raise, reject_nested_filters
 from ladle.api.responses import accepted_job, blob_download
 from ladle.api.routing import RequestContext, UploadSpec, cf_json, delete, get, patch, post, upload_endpoint
 from ladle.api.uploads import UploadForm
-from ladle.auth.permissions import SpaceRef
 from ladle.config import Settings
 from ladle.db.feature_flags import require_flag
 from ladle.db.lookup import by_guid, space_ref_of_app
 from ladle.db.metadata import load_metadata
 from ladle.db.models import App, Package
 from ladle.db.packages import packages_page
+from ladle.db.permissions import SpaceRef
+from ladle.db.states.package import PackageState
 from ladle.errors import CFError
 from ladle.messages.lists import ListSpec
 from ladle.messages.package_create import PackageCreate, parse_legacy_package_create, parse_package_create
@@ -157,7 +158,7 @@ def download(ctx: RequestContext) -> Response:
     require(ctx.perms.can_read_secrets_in_space(ref))
     if package.type != "bits":
         raise CFError("UnprocessableEntity", "Package type must be bits.")
-    if package.state != "READY":
+    if package.state != PackageState.READY:
         raise CFError("UnprocessableEntity", "Package has no bits to download.")
     return blob_download(
         ctx.deps.blobstores.packages, package.guid, media_type="application/zip", filename=f"{package.guid}.zip"

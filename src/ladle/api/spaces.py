@@ -13,11 +13,11 @@ from ladle.api.guards import require, require_active_org, require_active_space
 from ladle.api.listing import parse_list_or_raise
 from ladle.api.responses import accepted_job
 from ladle.api.routing import RequestContext, cf_json, delete, get, patch, post
-from ladle.auth.permissions import SpaceRef
 from ladle.db.lookup import by_guid
 from ladle.db.metadata import load_metadata
 from ladle.db.models import Organization, Space
 from ladle.db.orgs_spaces import organizations_by_guid, spaces_page
+from ladle.db.permissions import SpaceRef
 from ladle.errors import CFError
 from ladle.messages.lists import ListSpec
 from ladle.messages.show import parse_show_query

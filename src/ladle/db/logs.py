@@ -6,7 +6,7 @@ from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
 
 from ladle.db.models import LogLine
-from ladle.db.transitions import rows_changed
+from ladle.db.session import rows_changed
 
 __all__ = ["prune_log_lines", "read_lines"]
 

@@ -5,9 +5,10 @@ from __future__ import annotations
 from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
-from ladle.auth.permissions import ORG_ROLE_TYPES, Permissions
+from ladle.auth.roles import ORG_ROLE_TYPES
 from ladle.db.listing import Page, filter_common, paginate
 from ladle.db.models import Role, User
+from ladle.db.permissions import Permissions
 from ladle.messages.lists import ListParams
 
 __all__ = [

@@ -18,8 +18,8 @@ from ladle.blobstore import Blobstores
 from ladle.clock import utcnow
 from ladle.config import Settings
 from ladle.db.models import Job
-from ladle.db.session import Database
-from ladle.db.transitions import rows_changed
+from ladle.db.session import Database, rows_changed
+from ladle.db.states.job import JobState, move_job
 from ladle.errors import UNKNOWN_ERROR, CFError
 from ladle.jobs.executor import JobContext, JobKind
 
@@ -59,7 +59,7 @@ class JobRunner:
                 update(Job)
                 .where(
                     Job.guid == guid,
-                    Job.state == "PROCESSING",
+                    Job.state == JobState.PROCESSING,
                     or_(Job.node.is_(None), Job.node == self.worker_id),
                     or_(Job.claimed_until.is_(None), Job.claimed_until < now, Job.claimed_by == self.worker_id),
                 )
@@ -79,7 +79,7 @@ class JobRunner:
         with self.db.session() as s:
             s.execute(
                 update(Job)
-                .where(Job.guid.in_(guids), Job.claimed_by == self.worker_id, Job.state == "PROCESSING")
+                .where(Job.guid.in_(guids), Job.claimed_by == self.worker_id, Job.state == JobState.PROCESSING)
                 .values(claimed_until=utcnow() + timedelta(seconds=LEASE_SECONDS))
                 .execution_options(synchronize_session=False)
             )
@@ -133,17 +133,14 @@ class JobRunner:
 
     def _finish(self, ctx: JobContext, error: dict[str, object] | None, reason: str | None) -> None:
         with self.db.session() as s:
-            s.execute(
-                update(Job)
-                .where(Job.guid == ctx.guid)
-                .values(
-                    state="FAILED" if error else "COMPLETE",
-                    errors=[error] if error else [],
-                    warnings=[{"detail": w} for w in ctx.warnings],
-                    claimed_until=None,
-                    updated_at=utcnow(),
-                )
-                .execution_options(synchronize_session=False)
+            move_job(
+                s,
+                ctx.guid,
+                JobState.PROCESSING,
+                JobState.FAILED if error else JobState.COMPLETE,
+                errors=[error] if error else [],
+                warnings=[{"detail": w} for w in ctx.warnings],
+                claimed_until=None,
             )
             s.commit()
         if error:
@@ -179,6 +176,6 @@ class JobRunner:
         mine = or_(Job.node.is_(None), Job.node == self.worker_id)
         with self.db.session() as s:
             rows = s.scalars(
-                select(Job.guid).where(Job.state == "PROCESSING", mine, condition).order_by(Job.id).limit(limit)
+                select(Job.guid).where(Job.state == JobState.PROCESSING, mine, condition).order_by(Job.id).limit(limit)
             ).all()
         return list(rows)

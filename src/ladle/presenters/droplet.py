@@ -7,6 +7,7 @@ from typing import Any
 from ladle.clock import format_timestamp
 from ladle.db.metadata import Metadata
 from ladle.db.models import Droplet
+from ladle.db.states.droplet import DropletState
 from ladle.presenters.build import error_text
 from ladle.presenters.redaction import Redaction, redact, redact_object
 from ladle.urls import Urls, link
@@ -34,9 +35,9 @@ def present_droplet(
     }
     if droplet.package_guid:
         links["package"] = link(urls.v3("packages", droplet.package_guid))
-    if droplet.state == "AWAITING_UPLOAD":
+    if droplet.state == DropletState.AWAITING_UPLOAD:
         links["upload"] = link(urls.v3("droplets", g, "upload"), "POST")
-    if droplet.state == "STAGED" and not docker:
+    if droplet.state == DropletState.STAGED and not docker:
         links["download"] = link(urls.v3("droplets", g, "download"))
     return {
         "guid": g,

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from ladle.actions import buildpacks, deletion, droplets, package_bits, retention, staging_jobs
 from ladle.jobs.executor import JobKind
-from ladle.staging import stager
 
 __all__ = ["job_kinds"]
 
@@ -25,7 +24,7 @@ def job_kinds() -> dict[str, JobKind]:
         JobKind("droplet.copy", droplets.run_droplet_copy, max_attempts=3, on_failure=droplets.fail_droplet_copy),
         JobKind("droplet.delete", droplets.run_droplet_delete, max_attempts=3),
         JobKind("bits.delete_expired", retention.run_expired_blob_delete, max_attempts=3),
-        JobKind("build.stage", stager.run_staging, max_attempts=2, on_failure=staging_jobs.fail_staging),
+        JobKind("build.stage", staging_jobs.run_build_stage, max_attempts=2, on_failure=staging_jobs.fail_staging),
         JobKind("buildpack.upload", buildpacks.run_buildpack_upload, on_failure=buildpacks.fail_buildpack_upload),
         JobKind("buildpack.delete", buildpacks.run_buildpack_delete, max_attempts=3),
         JobKind("app.clear_buildpack_cache", staging_jobs.run_clear_buildpack_cache, max_attempts=3),
