@@ -1,4 +1,5 @@
-"""What a server does to its data directory and database before it answers anything."""
+"""What a node does to its data directory and database before it starts, and the admin user of
+the embedded token server."""
 
 from __future__ import annotations
 
@@ -16,18 +17,16 @@ from ladle.db import migrate
 from ladle.db.models import Stack, User
 from ladle.db.session import Database
 
-__all__ = ["ADMIN_PASSWORD_FILE", "ensure_admin", "ensure_default_stack", "prepare"]
+__all__ = ["ADMIN_PASSWORD_FILE", "ensure_admin", "ensure_default_stack", "prepare_database"]
 
 ADMIN_PASSWORD_FILE = "admin-password"
 ADMIN_USERNAME = "admin"
 
 
-def prepare(settings: Settings, db: Database) -> None:
+def prepare_database(settings: Settings, db: Database) -> None:
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     migrate.upgrade(db.engine)
     ensure_default_stack(settings, db)
-    if settings.uaa_url is None:
-        ensure_admin(settings, db)
 
 
 def ensure_default_stack(settings: Settings, db: Database) -> None:

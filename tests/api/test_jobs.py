@@ -1,4 +1,4 @@
-"""``/v3/jobs`` and the in-process executor's recovery of abandoned jobs."""
+"""``/v3/jobs``, and housekeeping's recovery of abandoned jobs with the in-process executor."""
 
 from __future__ import annotations
 
@@ -15,6 +15,7 @@ from ladle.db.models import Job
 from ladle.db.session import Database
 from ladle.errors import CFError
 from ladle.jobs.executor import JobContext, JobKind
+from ladle.jobs.housekeeping import Housekeeping
 from ladle.jobs.inprocess import InProcessExecutor
 from ladle.jobs.runner import JobRunner
 from tests.support.cf import World
@@ -41,7 +42,7 @@ def _database(tmp_path: Path) -> Database:
     return db
 
 
-def _wait_done(db: Database, guid: str, executor: InProcessExecutor) -> Job:
+def _wait_done(db: Database, guid: str) -> Job:
     import time
 
     deadline = time.monotonic() + 10
@@ -86,12 +87,16 @@ def test_abandoned_jobs_are_resumed_or_failed_at_start(tmp_path: Path) -> None:
         guids = (retry.guid, once.guid, broken.guid)
         s.commit()
     stores = local_blobstores(tmp_path / "blobs")
-    executor = InProcessExecutor(JobRunner(db, Settings(data_dir=tmp_path), stores, kinds, "me"), workers=2)
-    executor.start()
+    executor = InProcessExecutor(workers=2)
+    runner = JobRunner(db, Settings(data_dir=tmp_path), stores, kinds, "me", executor=executor)
+    housekeeping = Housekeeping(runner, executor)
+    executor.start(runner.run)
+    housekeeping.start()
     executor.submit(guids[2])
     try:
-        done = {g: _wait_done(db, g, executor) for g in guids}
+        done = {g: _wait_done(db, g) for g in guids}
     finally:
+        housekeeping.stop()
         executor.shutdown()
     assert done[guids[0]].state == "COMPLETE" and ran == [guids[0]]
     assert done[guids[1]].state == "FAILED"

@@ -117,7 +117,7 @@ def upload(ctx: RequestContext) -> Response:
         bits.path,
         bits.filename or "buildpack.zip",
         user_guid=ctx.user.user_guid,
-        node=ctx.deps.runner.worker_id,
+        node=ctx.deps.services.node_id,
     )
     form.files.pop("bits")
     return accepted_job(ctx, job, body=_present(ctx, buildpack))

@@ -207,7 +207,7 @@ def upload(ctx: RequestContext) -> Response:
         bits.path,
         bits.digest,
         user_guid=ctx.user.user_guid,
-        node=ctx.deps.runner.worker_id,
+        node=ctx.deps.services.node_id,
     )
     # The job owns the file now; the request must not clean it up.
     form.files.pop("bits", None)

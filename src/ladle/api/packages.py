@@ -146,7 +146,7 @@ def upload(ctx: RequestContext) -> Response:
         msg,
         bits=bits,
         user_guid=ctx.user.user_guid,
-        node=ctx.deps.runner.worker_id,
+        node=ctx.deps.services.node_id,
     )
     # The job owns the file now; the request must not clean it up.
     form.files.pop("bits", None)

@@ -23,13 +23,13 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
+from ladle.api.deps import Deps
 from ladle.api.uploads import receive_form
 from ladle.auth.identity import Identity
 from ladle.auth.tokens import InvalidToken
 from ladle.config import Settings
 from ladle.db.permissions import Permissions
 from ladle.db.revocation import is_revoked
-from ladle.deps import Deps
 from ladle.errors import UNKNOWN_ERROR, CFError, render_error
 from ladle.messages.query import QueryString
 
