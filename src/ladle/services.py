@@ -37,6 +37,8 @@ log = logging.getLogger("ladle")
 # Orphan blobs younger than this are spared: they may belong to a write whose row is not
 # committed yet (on this node or another).
 ORPHAN_GRACE = timedelta(hours=1)
+# Unfinished writes older than this belong to a node that died and never came back.
+STALE_WRITE = timedelta(days=1)
 
 
 @dataclass
@@ -52,7 +54,7 @@ class Services:
 
     def start(self) -> None:
         """Put straight what this node left behind, then run jobs and housekeeping."""
-        recover_at_startup(self.settings, self.db, self.blobstores, self.runner)
+        recover_at_startup(self.settings, self.db, self.blobstores, self.runner, orphan_grace=ORPHAN_GRACE)
         self.executor.start(self.runner.run)
         self.housekeeping.start()
 
@@ -64,14 +66,14 @@ class Services:
 
 def node_id(settings: Settings) -> str:
     """This host and data directory, in characters safe in file names and keys."""
-    host = re.sub(r"[^A-Za-z0-9_.-]", "_", socket.gethostname()) or "host"
+    host = re.sub(r"[^A-Za-z0-9_-]", "_", socket.gethostname()) or "host"
     return f"{host}-{hashlib.sha1(str(settings.data_dir).encode()).hexdigest()[:8]}"
 
 
 def make_blobstores(settings: Settings, node: str) -> Blobstores:
     match settings.blobstore:
         case "local":
-            return local_blobstores(settings.blobstore_root)
+            return local_blobstores(settings.blobstore_root, node)
         case other:
             raise ConfigError(f"unknown blobstore {other!r}")
 
@@ -95,6 +97,7 @@ def periodic_tasks(db: Database, blobstores: Blobstores, settings: Settings) -> 
 
     return [
         PeriodicTask("orphan-blobs", 3600, lambda: sweep_orphan_blobs(db, blobstores, ORPHAN_GRACE)),
+        PeriodicTask("stale-writes", 6 * 3600, lambda: blobstores.sweep_temporaries(STALE_WRITE)),
         PeriodicTask("revoked-tokens", 3600, prune_tokens),
         PeriodicTask("expired-builds", 60, lambda: fail_expired_builds(db, settings)),
         PeriodicTask("log-lines", 600, prune_logs),

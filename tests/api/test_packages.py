@@ -268,9 +268,8 @@ def test_resource_matching_round_trip(world: World) -> None:
 
     # A pool entry whose bytes went bad is refused, and removed from the pool.
     pool = world.server.deps.blobstores.resources
-    path = pool.local_path(sha1)
-    assert path is not None
-    path.write_bytes(b"rotten" + big[6:])
+    assert pool.exists(sha1)
+    pool.put_stream(sha1, io.BytesIO(b"rotten" + big[6:]))
     fourth = new_package(world, app)
     upload(world.admin, fourth["guid"], None, resources=[resource])
     failed = wait_for_package(world.admin, fourth["guid"])

@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import time
 from collections.abc import Iterator
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -94,7 +95,7 @@ def test_orphan_sweep_removes_blobs_without_a_live_row(keep_two: World, tmp_path
         (stores.buildpack_cache, f"{app['guid']}/cflinuxfs4"),
     ):
         store.put_file(key, stray)
-    removed = sweep_orphan_blobs(world.server.deps.db, stores)
+    removed = sweep_orphan_blobs(world.server.deps.db, stores, grace=timedelta(0))
     assert removed >= 4
     assert "droplet-without-row" not in _blobs(world, "droplets")
     assert "package-without-row" not in _blobs(world, "packages")

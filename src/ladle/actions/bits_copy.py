@@ -44,9 +44,19 @@ def copy_bits(
 
 
 def fail_copy_state(
-    ctx: JobContext, machine: StateMachine[Bits, S], *, copying: S, failed: S, error_field: str, reason: str
+    ctx: JobContext,
+    store: Blobstore,
+    machine: StateMachine[Bits, S],
+    *,
+    copying: S,
+    failed: S,
+    error_field: str,
+    reason: str,
 ) -> None:
+    guid = ctx.resource_guid or ""
     with ctx.db.session() as s:
         error = {error_field: f"failed to copy - {reason}"}
-        machine.move(s, ctx.resource_guid or "", copying, failed, **error)
+        moved = machine.move(s, guid, copying, failed, **error)
         s.commit()
+    if moved:
+        store.delete(guid)  # a copy that finished just before the worker died belongs to no one

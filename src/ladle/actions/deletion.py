@@ -13,7 +13,7 @@ from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
 from ladle.actions.metadata_update import delete_metadata
-from ladle.blobstore import Blobstores
+from ladle.blobstore import Blobstore, Blobstores
 from ladle.db.lookup import by_guid
 from ladle.db.models import App, Build, Droplet, LogLine, Organization, Package, Process, Role, Space
 from ladle.jobs.executor import JobContext
@@ -80,11 +80,9 @@ def delete_organization_rows(session: Session, org: Organization) -> BlobRefs:
 def delete_blobs(blobstores: Blobstores, blobs: BlobRefs) -> None:
     """Delete the blobs; a key ending in ``/`` stands for every blob under it."""
     for bucket, key in blobs:
-        store = getattr(blobstores, bucket)
+        store: Blobstore = getattr(blobstores, bucket)
         if key.endswith("/"):
-            for entry in store.entries():
-                if entry.key.startswith(key):
-                    store.delete(entry.key)
+            store.delete_prefix(key)
         else:
             store.delete(key)
 

@@ -21,7 +21,6 @@ def add_job(
     resource_guid: str | None = None,
     payload: dict[str, Any] | None = None,
     user_guid: str | None = None,
-    node: str | None = None,
 ) -> Job:
     """Add a PROCESSING job to the session; the caller commits it with its other changes."""
     job = Job(
@@ -31,7 +30,6 @@ def add_job(
         resource_guid=resource_guid,
         payload=payload or {},
         user_guid=user_guid,
-        node=node,
     )
     session.add(job)
     return job

@@ -95,8 +95,7 @@ def run_expired_blob_delete(ctx: JobContext) -> None:
         (ctx.blobstores.packages, Package, PackageState.EXPIRED, ctx.payload.get("packages", [])),
     ]
     for bucket, model, state, guids in expired:
-        for guid in guids:
-            bucket.delete(guid)
+        bucket.delete_keys(guids)
         if guids:
             with ctx.db.session() as s:
                 s.execute(

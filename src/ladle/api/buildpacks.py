@@ -113,11 +113,11 @@ def upload(ctx: RequestContext) -> Response:
     job = accept_buildpack_upload(
         ctx.db,
         ctx.deps.executor,
+        ctx.deps.blobstores,
         buildpack,
-        bits.path,
-        bits.filename or "buildpack.zip",
+        bits.bits,
+        filename=bits.filename or "buildpack.zip",
         user_guid=ctx.user.user_guid,
-        node=ctx.deps.services.node_id,
     )
     form.files.pop("bits")
     return accepted_job(ctx, job, body=_present(ctx, buildpack))

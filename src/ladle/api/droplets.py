@@ -9,13 +9,9 @@ from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
 from ladle.actions.build_create import create_build
-from ladle.actions.droplets import (
-    accept_droplet_upload,
-    copy_droplet,
-    create_droplet,
-    request_droplet_delete,
-    update_droplet,
-)
+from ladle.actions.droplet_copy import copy_droplet
+from ladle.actions.droplet_upload import accept_droplet_upload
+from ladle.actions.droplets import create_droplet, request_droplet_delete, update_droplet
 from ladle.api.builds import stageable_package
 from ladle.api.guards import readable_app, readable_of_app, require, require_active_space, writable_app
 from ladle.api.listing import parse_list_or_raise, reject_nested_filters
@@ -203,11 +199,10 @@ def upload(ctx: RequestContext) -> Response:
     job = accept_droplet_upload(
         ctx.db,
         ctx.deps.executor,
+        ctx.deps.blobstores,
         droplet,
-        bits.path,
-        bits.digest,
+        bits.bits,
         user_guid=ctx.user.user_guid,
-        node=ctx.deps.services.node_id,
     )
     # The job owns the file now; the request must not clean it up.
     form.files.pop("bits", None)

@@ -7,8 +7,9 @@ from typing import Any
 from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
-from ladle.actions.package_bits import UploadedBits, accept_upload, request_package_delete
-from ladle.actions.packages import copy_package, create_package, update_package
+from ladle.actions.package_copy import copy_package
+from ladle.actions.package_upload import accept_upload
+from ladle.actions.packages import create_package, request_package_delete, update_package
 from ladle.api.guards import readable_app, readable_of_app, require, require_active_space, writable_app
 from ladle.api.listing import parse_list_or_raise, reject_nested_filters
 from ladle.api.responses import accepted_job, blob_download
@@ -138,16 +139,8 @@ def upload(ctx: RequestContext) -> Response:
     if package.type != "bits":
         raise CFError("UnprocessableEntity", "Package type must be bits.")
     uploaded = form.files.get("bits")
-    bits = UploadedBits(uploaded.path, uploaded.digest) if uploaded else None
-    accept_upload(
-        ctx.db,
-        ctx.deps.executor,
-        package,
-        msg,
-        bits=bits,
-        user_guid=ctx.user.user_guid,
-        node=ctx.deps.services.node_id,
-    )
+    bits = uploaded.bits if uploaded else None
+    accept_upload(ctx.db, ctx.deps.executor, ctx.deps.blobstores, package, msg, bits=bits, user_guid=ctx.user.user_guid)
     # The job owns the file now; the request must not clean it up.
     form.files.pop("bits", None)
     return cf_json(_present(ctx, package))

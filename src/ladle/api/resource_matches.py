@@ -5,7 +5,7 @@ from __future__ import annotations
 from starlette.responses import Response
 from starlette.routing import BaseRoute
 
-from ladle.actions.package_bits import resource_pool
+from ladle.actions.package_upload import resource_pool
 from ladle.api.routing import RequestContext, cf_json, post
 from ladle.db.feature_flags import get_flag, require_flag
 from ladle.messages.resource_match import parse_resource_match

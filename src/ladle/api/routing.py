@@ -203,7 +203,7 @@ def upload_endpoint(handler: Handler, spec: UploadSpec) -> Callable[[Request], A
         try:
             form = await receive_form(
                 request,
-                settings.data_dir / "tmp" / "uploads",
+                settings.scratch_dir / "uploads",
                 file_fields=spec.file_fields,
                 max_file_bytes=spec.max_bytes(settings),
                 too_large=lambda: spec.too_large(settings),

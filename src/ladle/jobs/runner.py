@@ -65,7 +65,6 @@ class JobRunner:
                 .where(
                     Job.guid == guid,
                     Job.state == JobState.PROCESSING,
-                    or_(Job.node.is_(None), Job.node == self.worker_id),
                     or_(Job.claimed_until.is_(None), Job.claimed_until < now, Job.claimed_by == self.worker_id),
                 )
                 .values(
@@ -186,11 +185,10 @@ class JobRunner:
             (Job.claimed_until.is_(None)) & (Job.created_at < now - timedelta(seconds=UNCLAIMED_GRACE)),
         )
         if at_startup:
-            # Before this worker starts, anything it held or was bound to is certainly abandoned.
-            condition = or_(condition, Job.claimed_by == self.worker_id, Job.node == self.worker_id)
-        mine = or_(Job.node.is_(None), Job.node == self.worker_id)
+            # Before this worker starts, anything it held is certainly abandoned.
+            condition = or_(condition, Job.claimed_by == self.worker_id)
         with self.db.session() as s:
             rows = s.scalars(
-                select(Job.guid).where(Job.state == JobState.PROCESSING, mine, condition).order_by(Job.id).limit(limit)
+                select(Job.guid).where(Job.state == JobState.PROCESSING, condition).order_by(Job.id).limit(limit)
             ).all()
         return list(rows)

@@ -235,9 +235,9 @@ def run_staging(ctx: JobContext) -> bool:
     try:
         workspace = Workspace(scratch / "droplet", scratch / "cache")
         with phases("package"):
-            _unpack_package(ctx.blobstores, plan, workspace, scratch, say)
+            _unpack_package(ctx.blobstores, plan, workspace, say)
         with phases("cache_restore"):
-            _restore_cache(ctx.blobstores, plan, workspace, scratch, say)
+            _restore_cache(ctx.blobstores, plan, workspace, say)
         if not plan.sources:
             raise staging_error("StagingError", CFError("NoBuildpacksFound").detail)
         with phases("buildpacks"):
@@ -332,22 +332,14 @@ def _stage_docker(ctx: JobContext, plan: _Plan, build_log: BuildLog) -> bool:
     return staged
 
 
-def _unpack_package(
-    blobstores: Blobstores, plan: _Plan, ws: Workspace, scratch: Path, say: Callable[[str], None]
-) -> None:
+def _unpack_package(blobstores: Blobstores, plan: _Plan, ws: Workspace, say: Callable[[str], None]) -> None:
     say("Downloading app package...")
-    local = blobstores.packages.local_path(plan.package_guid)
-    if local is None or not local.exists():
-        local = scratch / "package.zip"
-        scratch.mkdir(parents=True, exist_ok=True)
-        try:
-            with blobstores.packages.open(plan.package_guid) as blob, open(local, "wb") as out:
-                shutil.copyfileobj(blob, out, 1024 * 1024)
-        except BlobNotFound:
-            raise staging_error("StagingError", "the package's bits are missing") from None
-    say(f"Downloaded app package ({_size(local.stat().st_size)})")
     try:
-        extract_zip(local, ws.build_dir, PACKAGE_LIMITS)
+        with blobstores.packages.open_local(plan.package_guid) as local:
+            say(f"Downloaded app package ({_size(local.stat().st_size)})")
+            extract_zip(local, ws.build_dir, PACKAGE_LIMITS)
+    except BlobNotFound:
+        raise staging_error("StagingError", "the package's bits are missing") from None
     except InvalidArchive as exc:
         say(str(exc))
         raise staging_error("StagingError", "staging failed") from None
@@ -357,28 +349,22 @@ def _cache_key(plan: _Plan) -> str:
     return f"{plan.app_guid}/{plan.stack or 'none'}"
 
 
-def _restore_cache(
-    blobstores: Blobstores, plan: _Plan, ws: Workspace, scratch: Path, say: Callable[[str], None]
-) -> None:
+def _restore_cache(blobstores: Blobstores, plan: _Plan, ws: Workspace, say: Callable[[str], None]) -> None:
     ws.cache_dir.mkdir(parents=True, exist_ok=True)
     store = blobstores.buildpack_cache
     key = _cache_key(plan)
     if not store.exists(key):
         return
     say("Downloading build artifacts cache...")
-    archive = scratch / "cache.tgz"
     try:
-        with store.open(key) as blob, open(archive, "wb") as out:
-            shutil.copyfileobj(blob, out, 1024 * 1024)
-        extract_tgz(archive, ws.cache_dir)
-        say(f"Downloaded build artifacts cache ({_size(archive.stat().st_size)})")
+        with store.open_local(key) as archive:
+            extract_tgz(archive, ws.cache_dir)
+            say(f"Downloaded build artifacts cache ({_size(archive.stat().st_size)})")
     except (BlobNotFound, OSError, ValueError) as exc:
         # A missing or damaged cache only costs time: stage without it.
         say(f"Failed to download build artifacts cache: {exc}")
         shutil.rmtree(ws.cache_dir, ignore_errors=True)
         ws.cache_dir.mkdir(parents=True, exist_ok=True)
-    finally:
-        archive.unlink(missing_ok=True)
 
 
 def _fetch_buildpacks(ctx: JobContext, plan: _Plan, scratch: Path, say: Callable[[str], None]) -> list[BuildpackSpec]:
