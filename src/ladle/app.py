@@ -67,9 +67,9 @@ def build_deps(settings: Settings) -> Deps:
 
 
 def _routes(deps: Deps) -> list[BaseRoute]:
-    out: list[BaseRoute] = [*root.routes()]
+    resources: list[BaseRoute] = []
     if deps.issuer is not None:
-        out += uaa.routes()
+        resources += uaa.routes()
     for module in (
         organizations,
         spaces,
@@ -89,8 +89,8 @@ def _routes(deps: Deps) -> list[BaseRoute]:
         feature_flags,
         jobs,
     ):
-        out += module.routes()
-    return out
+        resources += module.routes()
+    return [*root.routes(resources), *resources]
 
 
 async def _not_found(_request: Request, _exc: Exception) -> Response:

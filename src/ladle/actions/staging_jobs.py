@@ -33,22 +33,19 @@ log = logging.getLogger("ladle.staging")
 
 
 def run_build_stage(ctx: JobContext) -> None:
-    """The ``build.stage`` job: stage, and once a build is STAGED expire the app's old bits."""
-    if run_staging(ctx):
-        _expire_old_bits(ctx)
+    """The ``build.stage`` job. The build becomes STAGED and the app's old bits EXPIRED in one
+    transaction, so no one sees a staged build whose app is over its retention limits."""
+    delete_jobs: list[Job] = []
 
-
-def _expire_old_bits(ctx: JobContext) -> None:
-    # The staging has succeeded whatever happens here; a failure only delays the clean-up.
-    try:
-        with ctx.db.session() as s:
-            app_guid = s.scalar(select(Build.app_guid).where(Build.guid == ctx.resource_guid))
-            job = expire_old_bits(s, ctx.settings, app_guid) if app_guid else None
-            s.commit()
+    def expire(session: Session, build_guid: str) -> None:
+        app_guid = session.scalar(select(Build.app_guid).where(Build.guid == build_guid))
+        job = expire_old_bits(session, ctx.settings, app_guid) if app_guid else None
         if job is not None:
-            ctx.submit(job.guid)
-    except Exception:
-        log.exception("expiring old packages and droplets failed", extra={"build": ctx.resource_guid})
+            delete_jobs.append(job)
+
+    run_staging(ctx, on_staged=expire)
+    for job in delete_jobs:
+        ctx.submit(job.guid)
 
 
 def fail_staging(ctx: JobContext, reason: str) -> None:

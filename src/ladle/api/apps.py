@@ -10,7 +10,7 @@ from starlette.routing import BaseRoute
 from ladle.actions.app_create import create_app
 from ladle.actions.app_state import restart_app, start_app, stop_app
 from ladle.actions.app_update import update_app
-from ladle.actions.jobs import add_job, start_job
+from ladle.actions.deletion import request_cascade_delete
 from ladle.actions.staging_jobs import request_clear_buildpack_cache
 from ladle.api.guards import readable_app, require, require_active_space
 from ladle.api.listing import parse_list_or_raise
@@ -108,8 +108,7 @@ def delete_app(ctx: RequestContext) -> Response:
     app, ref = readable_app(ctx, ctx.param("guid"))
     require(ctx.perms.can_write_to_space(ref))
     require_active_space(ctx, ref)
-    job = add_job(ctx.db, "app.delete", resource_type="app", resource_guid=app.guid, user_guid=ctx.user.user_guid)
-    return accepted_job(ctx, start_job(ctx.db, ctx.deps.executor, job))
+    return accepted_job(ctx, request_cascade_delete(ctx.db, ctx.deps.executor, app, ctx.user.user_guid))
 
 
 def _manageable_app(ctx: RequestContext) -> App:

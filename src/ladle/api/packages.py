@@ -25,7 +25,12 @@ from ladle.db.permissions import SpaceRef
 from ladle.db.states.package import PackageState
 from ladle.errors import CFError
 from ladle.messages.lists import ListSpec
-from ladle.messages.package_create import PackageCreate, parse_legacy_package_create, parse_package_create
+from ladle.messages.package_create import (
+    PackageCreate,
+    parse_legacy_package_create,
+    parse_package_copy,
+    parse_package_create,
+)
 from ladle.messages.package_update import parse_package_update
 from ladle.messages.package_upload import parse_package_upload
 from ladle.presenters.package import present_package
@@ -93,12 +98,8 @@ def create_legacy(ctx: RequestContext) -> Response:
 
 
 def _copy(ctx: RequestContext, source_guid: str) -> Response:
-    body = ctx.json()
-    relationships = body.get("relationships")
-    app_data = relationships.get("app", {}) if isinstance(relationships, dict) else {}
-    data = app_data.get("data") if isinstance(app_data, dict) else None
-    dest_guid = data.get("guid") if isinstance(data, dict) else None
-    dest = _writable_app_for_create(ctx, dest_guid if isinstance(dest_guid, str) else None)
+    msg = parse_package_copy(ctx.json())
+    dest = _writable_app_for_create(ctx, msg.app_guid)
     source = by_guid(ctx.db, Package, source_guid)
     source_app = by_guid(ctx.db, App, source.app_guid) if source else None
     source_ref = space_ref_of_app(ctx.db, source_app) if source_app else None

@@ -7,7 +7,7 @@ from typing import Any
 from starlette.responses import Response
 from starlette.routing import BaseRoute
 
-from ladle.actions.jobs import add_job, start_job
+from ladle.actions.deletion import request_cascade_delete
 from ladle.actions.spaces import create_space, update_space
 from ladle.api.guards import require, require_active_org, require_active_space
 from ladle.api.listing import parse_list_or_raise
@@ -103,8 +103,7 @@ def delete_space(ctx: RequestContext) -> Response:
     space, org, ref = readable_space(ctx, ctx.param("guid"))
     require(ctx.perms.can_write_org(org.guid))
     require_active_space(ctx, ref)
-    job = add_job(ctx.db, "space.delete", resource_type="space", resource_guid=space.guid, user_guid=ctx.user.user_guid)
-    return accepted_job(ctx, start_job(ctx.db, ctx.deps.executor, job))
+    return accepted_job(ctx, request_cascade_delete(ctx.db, ctx.deps.executor, space, ctx.user.user_guid))
 
 
 def routes() -> list[BaseRoute]:

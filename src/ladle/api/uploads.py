@@ -45,6 +45,11 @@ class UploadedFile:
         """The file as an action takes it over."""
         return UploadedBits(self.path, self.digest)
 
+    def head(self, size: int = 4) -> bytes:
+        """The file's first bytes (what kind of archive it is)."""
+        with open(self.path, "rb") as fh:
+            return fh.read(size)
+
 
 @dataclass
 class UploadForm:

@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from sqlalchemy import select
+from sqlalchemy.orm import Session
 
 from ladle.bits.archive import ArchiveLimits, InvalidArchive
 from ladle.bits.extract import extract_tgz, extract_zip
@@ -57,11 +58,13 @@ from ladle.staging.sandbox import (
 from ladle.staging.xxhash import key_hash
 from ladle.urls import mask_credentials
 
-__all__ = ["CANCELLED", "StagingFailed", "run_staging", "staging_error"]
+__all__ = ["CANCELLED", "OnStaged", "StagingFailed", "run_staging", "staging_error"]
 
 log = logging.getLogger("ladle.staging")
 
 CANCELLED = "cancelled"
+# What the caller adds to the transaction that marks a build (the guid) STAGED.
+OnStaged = Callable[[Session, str], None]
 CANCEL_CHECK_EVERY = 1.0
 PACKAGE_LIMITS = ArchiveLimits(max_size=8 * 1024 * 1024 * 1024)
 
@@ -213,8 +216,9 @@ class _Phases:
             self.seconds[name] = round(time.perf_counter() - started, 3)
 
 
-def run_staging(ctx: JobContext) -> bool:
-    """Stage the job's build; True if it ended STAGED (False: failed, cancelled or gone)."""
+def run_staging(ctx: JobContext, on_staged: OnStaged | None = None) -> bool:
+    """Stage the job's build; True if it ended STAGED (False: failed, cancelled or gone).
+    ``on_staged`` runs in the transaction that marks the build STAGED."""
     try:
         plan = _load_plan(ctx)
     except StagingFailed as exc:
@@ -227,7 +231,7 @@ def run_staging(ctx: JobContext) -> bool:
     shutil.rmtree(scratch, ignore_errors=True)
     build_log = BuildLog(ctx.db, plan.app_guid, plan.build_guid, plan.log_rate_limit)
     if plan.lifecycle_type == "docker":
-        return _stage_docker(ctx, plan, build_log)
+        return _stage_docker(ctx, plan, build_log, on_staged)
     say = build_log.write
     staged = False
     sandbox: Sandbox | None = None
@@ -285,7 +289,9 @@ def run_staging(ctx: JobContext) -> bool:
             raise staging_error("StagingError", "Start command not specified")
         say("Uploading droplet, build artifacts cache...")
         with phases("droplet"):
-            staged = _store_droplet(ctx, plan, workspace, scratch, result=result, build_log=build_log)
+            staged = _store_droplet(
+                ctx, plan, workspace, scratch, result=result, build_log=build_log, on_staged=on_staged
+            )
     except StagingCancelled:
         say("Staging was cancelled")
     except StagingFailed as exc:
@@ -302,7 +308,7 @@ def run_staging(ctx: JobContext) -> bool:
     return staged
 
 
-def _stage_docker(ctx: JobContext, plan: _Plan, build_log: BuildLog) -> bool:
+def _stage_docker(ctx: JobContext, plan: _Plan, build_log: BuildLog, on_staged: OnStaged | None) -> bool:
     try:
         result = inspect_image(
             plan.docker_image or "",
@@ -321,6 +327,7 @@ def _stage_docker(ctx: JobContext, plan: _Plan, build_log: BuildLog) -> bool:
     staged = _mark_staged(
         ctx,
         plan,
+        on_staged,
         process_types=result.process_types,
         execution_metadata=result.execution_metadata,
         image=result.image,
@@ -386,7 +393,14 @@ def _fetch_buildpacks(ctx: JobContext, plan: _Plan, scratch: Path, say: Callable
 
 
 def _store_droplet(
-    ctx: JobContext, plan: _Plan, ws: Workspace, scratch: Path, *, result: StagingResult, build_log: BuildLog
+    ctx: JobContext,
+    plan: _Plan,
+    ws: Workspace,
+    scratch: Path,
+    *,
+    result: StagingResult,
+    build_log: BuildLog,
+    on_staged: OnStaged | None,
 ) -> bool:
     say = build_log.write
     for empty in ("tmp", "logs"):
@@ -407,6 +421,7 @@ def _store_droplet(
     staged = _mark_staged(
         ctx,
         plan,
+        on_staged,
         process_types=result.process_types,
         execution_metadata="",
         buildpack_receipts=_receipts(plan, result),
@@ -423,11 +438,13 @@ def _store_droplet(
     return True
 
 
-def _mark_staged(ctx: JobContext, plan: _Plan, **droplet: object) -> bool:
+def _mark_staged(ctx: JobContext, plan: _Plan, on_staged: OnStaged | None, **droplet: object) -> bool:
     """Build and droplet STAGED together, only if the build is still STAGING (not cancelled).
     The app's current droplet stays as it is: clients assign it (as with Cloud Controller)."""
     with ctx.db.session() as s:
         staged = stage_build(s, plan.build_guid, make_current=False, **droplet)
+        if staged and on_staged is not None:
+            on_staged(s, plan.build_guid)
         s.commit()
     return staged
 
