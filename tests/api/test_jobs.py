@@ -19,6 +19,7 @@ from ladle.jobs.housekeeping import Housekeeping
 from ladle.jobs.inprocess import InProcessExecutor
 from ladle.jobs.runner import JobRunner
 from tests.support.cf import World
+from tests.support.waiting import wait_until
 
 
 def test_unknown_job_and_auth(world: World) -> None:
@@ -43,17 +44,13 @@ def _database(tmp_path: Path) -> Database:
 
 
 def _wait_done(db: Database, guid: str) -> Job:
-    import time
-
-    deadline = time.monotonic() + 10
-    while time.monotonic() < deadline:
+    def finished() -> Job | None:
         with db.session() as s:
             job = by_guid(s, Job, guid)
             assert job is not None
-            if job.state != "PROCESSING":
-                return job
-        time.sleep(0.02)
-    raise TimeoutError(guid)
+            return job if job.state != "PROCESSING" else None
+
+    return wait_until(finished, timeout=10, interval=0.02, message=guid)
 
 
 def test_abandoned_jobs_are_resumed_or_failed_at_start(tmp_path: Path) -> None:

@@ -16,7 +16,7 @@ import pytest
 
 from tests.support.cf import login
 from tests.support.server import drop_database, fresh_database_url
-from tests.support.services import free_port
+from tests.support.services import free_port, wait_until_serving
 
 LADLE = str(Path(sys.executable).parent / "ladle")
 
@@ -38,16 +38,9 @@ def serving(data_dir: Path, env: dict[str, str], port: int) -> Iterator[tuple[su
         text=True,
     )
     try:
-        deadline = started + 20
-        while True:
-            try:
-                if httpx.get(f"http://127.0.0.1:{port}/", timeout=0.5).status_code == 200:
-                    break
-            except httpx.TransportError:
-                pass
-            if proc.poll() is not None or time.monotonic() > deadline:
-                raise AssertionError(f"server did not come up: {proc.communicate()}")
-            time.sleep(0.05)
+        wait_until_serving(
+            f"http://127.0.0.1:{port}/", proc, log=lambda: str(proc.communicate()) if proc.poll() is not None else ""
+        )
         yield proc, time.monotonic() - started
     finally:
         proc.terminate()

@@ -11,8 +11,10 @@ from pathlib import Path
 
 WORKER = textwrap.dedent(
     """
-    import importlib, json, pkgutil, sys, time
+    import importlib, json, pkgutil, sys
     from pathlib import Path
+
+    from tests.support.waiting import wait_until
 
     import ladle
     for package in ("ladle.jobs", "ladle.staging", "ladle.blobstore", "ladle.db", "ladle.db.states"):
@@ -32,13 +34,13 @@ WORKER = textwrap.dedent(
         job = add_job(s, "app.clear_buildpack_cache", resource_type="app", resource_guid="no-such-app")
         s.commit()
     services.executor.submit(job.guid)
-    deadline = time.monotonic() + 20
-    while True:
+
+    def finished():
         with services.db.session() as s:
             state = by_guid(s, Job, job.guid).state
-        if state != "PROCESSING" or time.monotonic() > deadline:
-            break
-        time.sleep(0.02)
+        return state if state != "PROCESSING" else None
+
+    state = wait_until(finished, timeout=20, interval=0.02)
     services.stop()
     web = sorted(
         name for name in sys.modules
@@ -51,7 +53,12 @@ WORKER = textwrap.dedent(
 
 def test_worker_side_imports_no_web_code(tmp_path: Path) -> None:
     result = subprocess.run(
-        [sys.executable, "-c", WORKER, str(tmp_path)], capture_output=True, text=True, timeout=60, check=False
+        [sys.executable, "-c", WORKER, str(tmp_path)],
+        cwd=Path(__file__).resolve().parents[2],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
     )
     assert result.returncode == 0, result.stderr
     report = json.loads(result.stdout.strip().splitlines()[-1])
