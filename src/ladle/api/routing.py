@@ -32,6 +32,7 @@ from ladle.db.permissions import Permissions
 from ladle.db.revocation import is_revoked
 from ladle.errors import UNKNOWN_ERROR, CFError, render_error
 from ladle.messages.query import QueryString
+from ladle.urls import Urls
 
 __all__ = [
     "JsonBody",
@@ -79,7 +80,7 @@ class RequestContext:
         return self.identity
 
     @property
-    def urls(self) -> Any:
+    def urls(self) -> Urls:
         return self.deps.urls
 
     def param(self, name: str) -> str:
