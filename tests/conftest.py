@@ -31,6 +31,23 @@ def world(server: RunningServer) -> World:
     return World(server)
 
 
+@pytest.fixture(scope="session", params=DATABASES)
+def flags_world(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
+    """A world on a server of its own, for tests that change feature flags: the shared server
+    keeps Cloud Controller's defaults whatever order tests run in. (Its tests share one xdist
+    worker, see below, so only one such server starts per database.)"""
+    kind: str = request.param
+    data_dir = tmp_path_factory.mktemp(f"ladle-flags-{kind}")
+    with run_server(kind, data_dir, f"ladle_test_flags_{_worker()}") as running:
+        yield World(running, owns_flags=True)
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    for item in items:
+        if "flags_world" in getattr(item, "fixturenames", ()):
+            item.add_marker(pytest.mark.xdist_group("flags"))
+
+
 @pytest.fixture
 def org(world: World) -> dict[str, object]:
     return world.org()

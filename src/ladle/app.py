@@ -4,9 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
-import socket
 from collections.abc import AsyncIterator
-from datetime import timedelta
 
 from starlette.applications import Starlette
 from starlette.concurrency import run_in_threadpool
@@ -16,8 +14,6 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute
 
-from ladle.actions.recovery import recover_at_startup, sweep_orphan_blobs
-from ladle.actions.staging_jobs import fail_expired_builds
 from ladle.api import (
     app_env,
     apps,
@@ -42,22 +38,15 @@ from ladle.api import (
     uaa,
     users,
 )
+from ladle.api.deps import Deps
 from ladle.api.middleware import RequestIdMiddleware
 from ladle.api.routing import error_response
 from ladle.auth.keys import load_or_create_signing_key
 from ladle.auth.tokens import ExternalUaaVerifier, LocalVerifier, TokenIssuer, TokenVerifier
-from ladle.blobstore import Blobstores, local_blobstores
-from ladle.bootstrap import prepare
+from ladle.bootstrap import ensure_admin
 from ladle.config import Settings
-from ladle.db.logs import prune_log_lines
-from ladle.db.revocation import prune_revoked
-from ladle.db.session import Database
-from ladle.deps import Deps
 from ladle.errors import CFError
-from ladle.jobs.executor import PeriodicTask
-from ladle.jobs.inprocess import InProcessExecutor
-from ladle.jobs.kinds import job_kinds
-from ladle.jobs.runner import JobRunner
+from ladle.services import build_services
 from ladle.urls import Urls
 
 __all__ = ["build_deps", "create_app"]
@@ -65,57 +54,25 @@ __all__ = ["build_deps", "create_app"]
 log = logging.getLogger("ladle")
 
 
-def periodic_tasks(db: Database, blobstores: Blobstores, settings: Settings) -> list[PeriodicTask]:
-    def prune_tokens() -> None:
-        with db.session() as s:
-            prune_revoked(s)
-
-    def prune_logs() -> None:
-        with db.session() as s:
-            prune_log_lines(s, settings.max_log_lines_per_app)
-
-    return [
-        # Spare young blobs: they may belong to a write that has not committed its row yet.
-        PeriodicTask("orphan-blobs", 3600, lambda: sweep_orphan_blobs(db, blobstores, timedelta(hours=1))),
-        PeriodicTask("revoked-tokens", 3600, prune_tokens),
-        PeriodicTask("expired-builds", 60, lambda: fail_expired_builds(db, settings)),
-        PeriodicTask("log-lines", 600, prune_logs),
-    ]
-
-
 def build_deps(settings: Settings) -> Deps:
-    db = Database(settings.effective_database_url)
-    prepare(settings, db)
+    """The node's services, plus what serving the API needs: token checks and absolute links."""
+    services = build_services(settings)
     verifier: TokenVerifier
     issuer: TokenIssuer | None = None
     if settings.uaa_url:
         verifier = ExternalUaaVerifier(settings.uaa_url)
     else:
+        ensure_admin(settings, services.db)
         key = load_or_create_signing_key(settings.data_dir)
         issuer = TokenIssuer(key, settings.token_server_url, settings.access_token_ttl, settings.refresh_token_ttl)
         verifier = LocalVerifier(key)
-    blobstores = local_blobstores(settings.blobstore_root)
-    worker_id = f"{socket.gethostname()}:{settings.data_dir}"
-    runner = JobRunner(db, settings, blobstores, job_kinds(), worker_id)
-    executor = InProcessExecutor(
-        runner, workers=settings.job_workers, periodic=periodic_tasks(db, blobstores, settings)
-    )
-    return Deps(
-        settings=settings,
-        db=db,
-        urls=Urls(settings.effective_external_url),
-        verifier=verifier,
-        issuer=issuer,
-        executor=executor,
-        runner=runner,
-        blobstores=blobstores,
-    )
+    return Deps(services=services, urls=Urls(settings.effective_external_url), verifier=verifier, issuer=issuer)
 
 
 def _routes(deps: Deps) -> list[BaseRoute]:
-    out: list[BaseRoute] = [*root.routes()]
+    resources: list[BaseRoute] = []
     if deps.issuer is not None:
-        out += uaa.routes()
+        resources += uaa.routes()
     for module in (
         organizations,
         spaces,
@@ -138,8 +95,8 @@ def _routes(deps: Deps) -> list[BaseRoute]:
         feature_flags,
         jobs,
     ):
-        out += module.routes()
-    return out
+        resources += module.routes()
+    return [*root.routes(resources), *resources]
 
 
 async def _not_found(_request: Request, _exc: Exception) -> Response:
@@ -159,14 +116,12 @@ def create_app(settings: Settings, deps: Deps | None = None) -> Starlette:
 
     @contextlib.asynccontextmanager
     async def lifespan(_app: Starlette) -> AsyncIterator[None]:
-        await run_in_threadpool(recover_at_startup, deps.settings, deps.db, deps.blobstores, deps.runner)
-        deps.executor.start()
+        await run_in_threadpool(deps.services.start)
         log.info("ladle ready", extra={"url": deps.urls.base, "database": deps.db.engine.url.get_backend_name()})
         try:
             yield
         finally:
-            deps.executor.shutdown(wait=False)
-            deps.db.dispose()
+            deps.services.stop()
 
     app = Starlette(
         debug=False,

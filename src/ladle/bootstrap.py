@@ -1,4 +1,5 @@
-"""What a server does to its data directory and database before it answers anything."""
+"""What a node does to its data directory and database before it starts, and the admin user of
+the embedded token server."""
 
 from __future__ import annotations
 
@@ -17,19 +18,17 @@ from ladle.db.models import Domain, Stack, User
 from ladle.db.session import Database
 from ladle.private_data import make_private
 
-__all__ = ["ADMIN_PASSWORD_FILE", "ensure_admin", "ensure_default_domain", "ensure_default_stack", "prepare"]
+__all__ = ["ADMIN_PASSWORD_FILE", "ensure_admin", "ensure_default_domain", "ensure_default_stack", "prepare_database"]
 
 ADMIN_PASSWORD_FILE = "admin-password"
 ADMIN_USERNAME = "admin"
 
 
-def prepare(settings: Settings, db: Database) -> None:
+def prepare_database(settings: Settings, db: Database) -> None:
     make_private(settings.data_dir)
     migrate.upgrade(db.engine)
     ensure_default_stack(settings, db)
     ensure_default_domain(settings, db)
-    if settings.uaa_url is None:
-        ensure_admin(settings, db)
     # The database file (and its journal) may have just been created: private too.
     for name in ("ladle.db", "ladle.db-wal", "ladle.db-shm"):
         path = settings.data_dir / name

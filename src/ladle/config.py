@@ -14,9 +14,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-__all__ = ["ConfigError", "Settings", "default_data_dir"]
+__all__ = ["BLOBSTORES", "EXECUTORS", "ConfigError", "Settings", "default_data_dir"]
 
 GIB = 1024 * 1024 * 1024
+# The backends each part can be built with (ladle.services picks them).
+BLOBSTORES = ("local",)
+EXECUTORS = ("inprocess",)
 
 
 class ConfigError(ValueError):
@@ -52,6 +55,10 @@ class Settings:
     access_token_ttl: int = 7200
     refresh_token_ttl: int = 30 * 24 * 3600
     job_workers: int = 4
+    # Where blobs are kept ("local": files under the data directory).
+    blobstore: str = "local"
+    # What runs jobs ("inprocess": threads of the server).
+    executor: str = "inprocess"
     log_level: str = "info"
     log_format: str = "json"
     default_stack: str = "cflinuxfs4"
@@ -172,6 +179,10 @@ class Settings:
             raise ConfigError(f"port out of range: {self.port}")
         if self.job_workers < 1:
             raise ConfigError("job_workers must be at least 1")
+        if self.blobstore not in BLOBSTORES:
+            raise ConfigError(f"blobstore must be one of {', '.join(BLOBSTORES)}")
+        if self.executor not in EXECUTORS:
+            raise ConfigError(f"executor must be one of {', '.join(EXECUTORS)}")
         if self.log_format not in {"json", "text"}:
             raise ConfigError("log_format must be 'json' or 'text'")
         if self.max_package_size < 1:

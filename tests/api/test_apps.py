@@ -186,7 +186,9 @@ def test_invisible_or_missing_space_is_422(world: World) -> None:
     assert r.json()["errors"][0]["detail"] == "Invalid space. Ensure that the space exists and you have access to it."
 
 
-def test_docker_lifecycle_needs_feature_flag(world: World, space: dict[str, Any]) -> None:
+def test_docker_lifecycle_needs_feature_flag(flags_world: World) -> None:
+    world = flags_world
+    space = world.space()
     body = {
         "name": unique("docker"),
         "relationships": {"space": {"data": {"guid": space["guid"]}}},

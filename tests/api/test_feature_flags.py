@@ -30,7 +30,8 @@ def test_list_show_update(world: World) -> None:
     assert r.json()["errors"][0]["detail"] == "Custom error message is too short (minimum is 1 character)"
 
 
-def test_custom_error_message_is_used(world: World) -> None:
+def test_custom_error_message_is_used(flags_world: World) -> None:
+    world = flags_world
     space = world.space()
     try:
         r = world.admin.patch(

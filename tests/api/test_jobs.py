@@ -1,4 +1,4 @@
-"""``/v3/jobs`` and the in-process executor's recovery of abandoned jobs."""
+"""``/v3/jobs``, and housekeeping's recovery of abandoned jobs with the in-process executor."""
 
 from __future__ import annotations
 
@@ -15,9 +15,11 @@ from ladle.db.models import Job
 from ladle.db.session import Database
 from ladle.errors import CFError
 from ladle.jobs.executor import JobContext, JobKind
+from ladle.jobs.housekeeping import Housekeeping
 from ladle.jobs.inprocess import InProcessExecutor
 from ladle.jobs.runner import JobRunner
 from tests.support.cf import World
+from tests.support.waiting import wait_until
 
 
 def test_unknown_job_and_auth(world: World) -> None:
@@ -41,18 +43,14 @@ def _database(tmp_path: Path) -> Database:
     return db
 
 
-def _wait_done(db: Database, guid: str, executor: InProcessExecutor) -> Job:
-    import time
-
-    deadline = time.monotonic() + 10
-    while time.monotonic() < deadline:
+def _wait_done(db: Database, guid: str) -> Job:
+    def finished() -> Job | None:
         with db.session() as s:
             job = by_guid(s, Job, guid)
             assert job is not None
-            if job.state != "PROCESSING":
-                return job
-        time.sleep(0.02)
-    raise TimeoutError(guid)
+            return job if job.state != "PROCESSING" else None
+
+    return wait_until(finished, timeout=10, interval=0.02, message=guid)
 
 
 def test_abandoned_jobs_are_resumed_or_failed_at_start(tmp_path: Path) -> None:
@@ -86,12 +84,16 @@ def test_abandoned_jobs_are_resumed_or_failed_at_start(tmp_path: Path) -> None:
         guids = (retry.guid, once.guid, broken.guid)
         s.commit()
     stores = local_blobstores(tmp_path / "blobs")
-    executor = InProcessExecutor(JobRunner(db, Settings(data_dir=tmp_path), stores, kinds, "me"), workers=2)
-    executor.start()
+    executor = InProcessExecutor(workers=2)
+    runner = JobRunner(db, Settings(data_dir=tmp_path), stores, kinds, "me", executor=executor)
+    housekeeping = Housekeeping(runner, executor)
+    executor.start(runner.run)
+    housekeeping.start()
     executor.submit(guids[2])
     try:
-        done = {g: _wait_done(db, g, executor) for g in guids}
+        done = {g: _wait_done(db, g) for g in guids}
     finally:
+        housekeeping.stop()
         executor.shutdown()
     assert done[guids[0]].state == "COMPLETE" and ran == [guids[0]]
     assert done[guids[1]].state == "FAILED"

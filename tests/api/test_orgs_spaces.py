@@ -49,7 +49,8 @@ def test_org_create_show_update(world: World) -> None:
         assert detail in r.json()["errors"][0]["detail"], (body, r.text)
 
 
-def test_org_creation_by_users_needs_flag(world: World) -> None:
+def test_org_creation_by_users_needs_flag(flags_world: World) -> None:
+    world = flags_world
     guid, name = world.new_user()
     user = world.login_as(name)
     r = user.post("/v3/organizations", json={"name": unique("org")})

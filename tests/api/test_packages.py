@@ -6,7 +6,6 @@ import hashlib
 import io
 import json
 import os
-import time
 import zipfile
 from collections.abc import Iterator
 from pathlib import Path
@@ -18,19 +17,13 @@ from tests.support.archives import HOSTILE, make_zip, symlink_info
 from tests.support.cf import Api, World
 from tests.support.matchers import ANY_GUID, ANY_TIMESTAMP
 from tests.support.server import run_server
+from tests.support.waiting import wait_until
 
 FINAL = {"READY", "FAILED", "EXPIRED"}
 
 
 def wait_for_package(api: Api, guid: str, timeout: float = 60) -> dict[str, Any]:
-    deadline = time.monotonic() + timeout
-    while True:
-        package: dict[str, Any] = api.get(f"/v3/packages/{guid}").json()
-        if package["state"] in FINAL:
-            return package
-        if time.monotonic() > deadline:
-            raise TimeoutError(package)
-        time.sleep(0.05)
+    return api.wait_for(f"/v3/packages/{guid}", lambda package: package["state"] in FINAL, timeout)
 
 
 def new_package(world: World, app: dict[str, Any], api: Api | None = None) -> dict[str, Any]:
@@ -99,7 +92,8 @@ def test_create_validation(world: World) -> None:
         assert r.json()["errors"][0]["detail"] == detail, body
 
 
-def test_docker_package_and_seed_form(world: World) -> None:
+def test_docker_package_and_seed_form(flags_world: World) -> None:
+    world = flags_world
     world.admin.patch("/v3/feature_flags/diego_docker", json={"enabled": True})
     try:
         app = world.app(lifecycle={"type": "docker", "data": {}})
@@ -238,15 +232,14 @@ def test_resource_matching_round_trip(world: World) -> None:
     first = new_package(world, app)
     upload(world.admin, first["guid"], make_zip({"vendor/big.bin": big, "app.py": "x"}))
     assert wait_for_package(world.admin, first["guid"])["state"] == "READY"
-    deadline = time.monotonic() + 30
-    while True:  # the pool is fed right after the package becomes READY
+
+    def pool_matches() -> Any:  # the pool is fed right after the package becomes READY
         matched = world.admin.post("/v3/resource_matches", json={"resources": [resource]})
         assert matched.status_code == 201
-        if matched.json()["resources"]:
-            break
-        assert time.monotonic() < deadline, "the resource pool never learned the file"
-        time.sleep(0.05)
-    assert matched.json() == {"resources": [resource]}
+        return matched.json() if matched.json()["resources"] else None
+
+    matched = wait_until(pool_matches, message="the resource pool never learned the file")
+    assert matched == {"resources": [resource]}
 
     # A client now sends only what the pool lacks, plus the list of matched files (v3 form).
     second = new_package(world, app)
@@ -268,9 +261,8 @@ def test_resource_matching_round_trip(world: World) -> None:
 
     # A pool entry whose bytes went bad is refused, and removed from the pool.
     pool = world.server.deps.blobstores.resources
-    path = pool.local_path(sha1)
-    assert path is not None
-    path.write_bytes(b"rotten" + big[6:])
+    assert pool.exists(sha1)
+    pool.put_stream(sha1, io.BytesIO(b"rotten" + big[6:]))
     fourth = new_package(world, app)
     upload(world.admin, fourth["guid"], None, resources=[resource])
     failed = wait_for_package(world.admin, fourth["guid"])

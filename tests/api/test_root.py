@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from importlib import metadata
 
 import httpx
 
@@ -28,27 +29,52 @@ def test_global_root(world: World) -> None:
     assert "cloud_controller_v2" not in links
 
 
-def test_v3_root_lists_every_collection(world: World) -> None:
+def test_v3_root_lists_the_collections_served(world: World) -> None:
     base = world.server.url
     body = httpx.get(f"{base}/v3").json()
-    assert list(body["links"]) == ["self", *V3_COLLECTIONS]
+    served = [
+        "apps",
+        "buildpacks",
+        "builds",
+        "domains",
+        "droplets",
+        "feature_flags",
+        "info",
+        "organizations",
+        "packages",
+        "processes",
+        "resource_matches",
+        "roles",
+        "routes",
+        "spaces",
+        "stacks",
+        "users",
+    ]
+    assert list(body["links"]) == ["self", *served]  # in Cloud Controller's order
+    assert set(served) <= set(V3_COLLECTIONS)
     assert body["links"]["self"] == {"href": f"{base}/v3"}
     assert body["links"]["apps"] == {"href": f"{base}/v3/apps"}
-    assert len(V3_COLLECTIONS) == 32
+    for name in served:
+        if name == "resource_matches":  # answers POST only, as in Cloud Controller
+            r = world.admin.post("/v3/resource_matches", json={"resources": []})
+            assert r.json()["errors"][0]["title"] == "CF-UnprocessableEntity"  # routed and validated
+        else:
+            assert world.admin.get(f"/v3/{name}").status_code == 200, name
 
 
 def test_info_and_healthz(world: World) -> None:
     base = world.server.url
     info = httpx.get(f"{base}/v3/info").json()
+    version = metadata.version("ladle")
     assert info == {
-        "build": "",
+        "build": f"ladle-{version}",
         "cli_version": {"minimum": "", "recommended": ""},
         "custom": {},
-        "description": "",
-        "name": "",
-        "version": 0,
+        "description": "A Cloud Foundry v3-compatible application platform API",
+        "name": "Ladle",
+        "version": version,
         "osbapi_version": "2.15",
-        "rate_limits": {"enabled": False, "general_limit": 2000, "reset_interval_in_minutes": 30},
+        "rate_limits": {"enabled": False, "general_limit": None, "reset_interval_in_minutes": None},
         "links": {"self": {"href": f"{base}/v3/info"}, "support": {"href": ""}},
     }
     health = httpx.get(f"{base}/healthz")

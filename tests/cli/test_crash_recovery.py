@@ -8,21 +8,22 @@ import signal
 import subprocess
 import sys
 import threading
-import time
 import uuid
 from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
 
-from tests.staging.helpers import marker_processes, wait_until_gone
+from tests.staging.helpers import marker_processes, wait_until_gone, wait_until_running
 from tests.support.archives import make_zip
 from tests.support.buildpacks import git_repository, write_buildpack
-from tests.support.cf import login
+from tests.support.cf import Api, login
 from tests.support.server import drop_database, fresh_database_url
-from tests.support.services import free_port
+from tests.support.services import free_port, wait_until_serving
+from tests.support.waiting import wait_until
 
 LADLE = str(Path(sys.executable).parent / "ladle")
 BOUNDARY = "ladle-crash-test-boundary"
@@ -44,16 +45,10 @@ class Server:
                 stdout=log,
                 stderr=subprocess.STDOUT,
             )
-        deadline = time.monotonic() + 20
-        while True:
-            try:
-                if httpx.get(f"{self.url}/", timeout=0.5).status_code == 200:
-                    break
-            except httpx.TransportError:
-                pass
-            assert self.proc.poll() is None and time.monotonic() < deadline, self.log.read_text()[-3000:]
-            time.sleep(0.05)
-        self.headers = {"Authorization": "bearer " + login(self.url, "admin", "pw")["access_token"]}
+        wait_until_serving(f"{self.url}/", self.proc, log=lambda: self.log.read_text()[-3000:])
+        token = login(self.url, "admin", "pw")["access_token"]
+        self.headers = {"Authorization": "bearer " + token}
+        self.api = Api(self.url, token)
 
     def call(self, method: str, path: str, **kwargs: Any) -> httpx.Response:
         return httpx.request(method, self.url + path, headers=self.headers, timeout=60, **kwargs)
@@ -130,10 +125,12 @@ def test_kill_during_upload_body(tmp_path: Path, database: str) -> None:
 
     sender = threading.Thread(target=send, daemon=True)
     sender.start()
-    deadline = time.monotonic() + 20
-    while not [p for p in scratch_files(data_dir) if p.stat().st_size > 1024 * 1024]:
-        assert time.monotonic() < deadline, "the server never started writing the upload"
-        time.sleep(0.02)
+    wait_until(
+        lambda: [p for p in scratch_files(data_dir) if p.stat().st_size > 1024 * 1024],
+        timeout=20,
+        interval=0.02,
+        message="the server never started writing the upload",
+    )
     server.kill()
     release.set()
     assert scratch_files(data_dir), "a partial upload should be on disk at the moment of the kill"
@@ -163,10 +160,7 @@ def test_kill_after_upload_accepted(tmp_path: Path, database: str) -> None:
 
     restarted = Server(data_dir, database)
     try:
-        deadline = time.monotonic() + 60
-        while (package := restarted.call("GET", f"/v3/packages/{guid}").json())["state"] == "PROCESSING_UPLOAD":
-            assert time.monotonic() < deadline
-            time.sleep(0.05)
+        package = restarted.api.wait_for(f"/v3/packages/{guid}", lambda p: p["state"] != "PROCESSING_UPLOAD")
         blobs = stored_files(data_dir)
         assert scratch_files(data_dir) == []
         if package["state"] == "READY":  # the job finished before the kill, or had not begun and resumed
@@ -188,8 +182,7 @@ def test_kill_during_staging(tmp_path: Path, database: str) -> None:
     _app, package = make_package(server)
     r = server.call("POST", f"/v3/packages/{package}/upload", files={"bits": ("p.zip", make_zip({"run": "x"}))})
     assert r.status_code == 200
-    while server.call("GET", f"/v3/packages/{package}").json()["state"] != "READY":
-        time.sleep(0.05)
+    server.api.wait_for(f"/v3/packages/{package}", lambda p: p["state"] == "READY")
     marker = f"ladle-crash-{uuid.uuid4().hex}"
     buildpack = git_repository(
         write_buildpack(tmp_path / "bp", {"compile": f'bash -c "exec -a {marker} sleep 300" &\nsleep 300\n'})
@@ -201,15 +194,16 @@ def test_kill_during_staging(tmp_path: Path, database: str) -> None:
     )
     assert r.status_code == 201, r.text
     build = r.json()["guid"]
-    deadline = time.monotonic() + 30
-    while not marker_processes(marker):
-        assert time.monotonic() < deadline, "the buildpack never started"
-        time.sleep(0.05)
+    wait_until_running(marker)
     server.kill()
     # The sandbox dies with the server that started it.
     wait_until_gone(marker)
     assert list((data_dir / "tmp" / "staging").iterdir()), "the staging's scratch should be left by the kill"
-    time.sleep(4.5)  # past the staging timeout plus its grace
+    # Recovery fails a build not updated for longer than the staging timeout plus its grace (whole
+    # seconds, strictly longer): wait until this one is, by its own timestamp.
+    updated = datetime.strptime(r.json()["updated_at"], "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=UTC)
+    overdue = updated + timedelta(seconds=int(timing["staging_timeout"]) + int(timing["staging_timeout_grace"]) + 1)
+    wait_until(lambda: datetime.now(UTC) >= overdue, timeout=15, message="the build never became overdue")
 
     restarted = Server(data_dir, database, **timing)
     try:
@@ -226,10 +220,7 @@ def test_kill_during_staging(tmp_path: Path, database: str) -> None:
         lifecycle = {"type": "buildpack", "data": {"buildpacks": [git_repository(quick)]}}
         r = restarted.call("POST", "/v3/builds", json={"package": {"guid": package}, "lifecycle": lifecycle})
         assert r.status_code == 201, r.text
-        deadline = time.monotonic() + 60
-        while (again := restarted.call("GET", f"/v3/builds/{r.json()['guid']}").json())["state"] == "STAGING":
-            assert time.monotonic() < deadline
-            time.sleep(0.05)
+        again = restarted.api.wait_for(f"/v3/builds/{r.json()['guid']}", lambda b: b["state"] != "STAGING")
         assert again["state"] == "STAGED", again["error"]
     finally:
         restarted.stop()

@@ -11,9 +11,14 @@ import sys
 import tempfile
 import time
 import zipfile
+from pathlib import Path
 from typing import Any
 
 from cloudfoundry_client.client import CloudFoundryClient
+
+# The tests' waiting helper is plain Python, so this venv can use it from the checkout.
+sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
+from tests.support.waiting import wait_until
 
 
 def token_exp(token: str) -> int:
@@ -21,13 +26,18 @@ def token_exp(token: str) -> int:
     return int(json.loads(base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4)))["exp"])
 
 
+def final_state(get: Any, guid: str, finals: set[str]) -> str:
+    """The resource's state once it is one of ``finals``."""
+
+    def check() -> str | None:
+        state = str(get(guid)["state"])
+        return state if state in finals else None
+
+    return wait_until(check, timeout=60, interval=0.1, message=guid)
+
+
 def wait_ready(client: CloudFoundryClient, guid: str) -> str:
-    deadline = time.monotonic() + 60
-    while True:
-        state = str(client.v3.packages.get(guid)["state"])
-        if state in {"READY", "FAILED"} or time.monotonic() > deadline:
-            return state
-        time.sleep(0.1)
+    return final_state(client.v3.packages.get, guid, {"READY", "FAILED"})
 
 
 def package_flow(client: CloudFoundryClient, app_guid: str, other_app_guid: str) -> dict[str, Any]:
@@ -56,12 +66,7 @@ def package_flow(client: CloudFoundryClient, app_guid: str, other_app_guid: str)
 
 
 def wait_droplet(client: CloudFoundryClient, guid: str) -> str:
-    deadline = time.monotonic() + 60
-    while True:
-        state = str(client.v3.droplets.get(guid)["state"])
-        if state in {"STAGED", "FAILED"} or time.monotonic() > deadline:
-            return state
-        time.sleep(0.1)
+    return final_state(client.v3.droplets.get, guid, {"STAGED", "FAILED"})
 
 
 def droplet_flow(client: CloudFoundryClient, app_guid: str, other_app_guid: str) -> dict[str, Any]:
@@ -135,9 +140,8 @@ def main() -> None:
     report["created_states"] = [apps.get(g)["state"] for g in created]
 
     # Force the access token to expire, then keep working: the client must refresh and retry.
-    wait = token_exp(client._access_token) - time.time() + 1.5
-    if wait > 0:
-        time.sleep(wait)
+    expires = token_exp(client._access_token)
+    wait_until(lambda: time.time() > expires + 1.5, timeout=30, interval=0.1, message="the token never expired")
     listed = [a["name"] for a in apps.list(space_guids=space["guid"], per_page=1)]
     report["listed_names"] = listed
     report["refreshes_after_expiry"] = len(refreshes)

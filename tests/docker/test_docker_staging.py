@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
@@ -11,6 +10,7 @@ from typing import Any
 import pytest
 
 from tests.conftest import DATABASES
+from tests.staging.helpers import wait_for_build
 from tests.support.cf import World
 from tests.support.registry import (
     RunningRegistry,
@@ -85,11 +85,7 @@ def _stage(world: World, image: str, **credentials: str) -> tuple[dict[str, Any]
     r = world.admin.post("/v3/builds", json={"package": {"guid": package.json()["guid"]}})
     assert r.status_code == 201, r.text
     assert r.json()["lifecycle"] == {"type": "docker", "data": {}}
-    deadline = time.monotonic() + 60
-    while (build := world.admin.get(f"/v3/builds/{r.json()['guid']}").json())["state"] == "STAGING":
-        assert time.monotonic() < deadline
-        time.sleep(0.05)
-    return app, build
+    return app, wait_for_build(world.admin, r.json()["guid"], timeout=60)
 
 
 def test_public_image_stages_into_a_docker_droplet(docker: DockerWorld) -> None:
@@ -194,11 +190,8 @@ def test_seed_legacy_docker_package_stages(docker: DockerWorld) -> None:
     )
     assert r.status_code == 201, r.text
     assert r.json()["state"] == "READY"
-    build = world.admin.post("/v3/builds", json={"package": {"guid": r.json()["guid"]}}).json()
-    deadline = time.monotonic() + 60
-    while (build := world.admin.get(f"/v3/builds/{build['guid']}").json())["state"] == "STAGING":
-        assert time.monotonic() < deadline
-        time.sleep(0.05)
+    started = world.admin.post("/v3/builds", json={"package": {"guid": r.json()["guid"]}}).json()
+    build = wait_for_build(world.admin, started["guid"], timeout=60)
     assert build["state"] == "STAGED", build["error"]
 
 

@@ -6,7 +6,6 @@ import hashlib
 import io
 import os
 import tarfile
-import time
 from pathlib import Path
 from typing import Any
 
@@ -54,11 +53,7 @@ def upload(api: Api, guid: str, data: bytes, name: str = "droplet.tgz") -> httpx
 
 
 def wait_for_droplet(api: Api, guid: str, timeout: float = 60) -> dict[str, Any]:
-    deadline = time.monotonic() + timeout
-    while (droplet := api.get(f"/v3/droplets/{guid}").json())["state"] not in FINAL:
-        assert time.monotonic() < deadline, droplet
-        time.sleep(0.05)
-    return dict(droplet)
+    return api.wait_for(f"/v3/droplets/{guid}", lambda droplet: droplet["state"] in FINAL, timeout)
 
 
 def staged_droplet(world: World, app: dict[str, Any], data: bytes | None = None, **body: Any) -> dict[str, Any]:
@@ -90,8 +85,11 @@ def test_create_validation(world: World) -> None:
         assert (r.status_code, r.json()["errors"][0]["detail"]) == (422, detail), body
     r = world.admin.post("/v3/droplets", json={"relationships": {"app": {"data": {"guid": "nope"}}}})
     assert r.json()["errors"][0]["detail"] == 'App with guid "nope" does not exist, or you do not have access to it.'
-    docker_app = world.docker_app()
-    r = world.admin.post("/v3/droplets", json={"relationships": {"app": {"data": {"guid": docker_app["guid"]}}}})
+
+
+def test_docker_apps_take_no_droplets(flags_world: World) -> None:
+    docker_app = flags_world.docker_app()
+    r = flags_world.admin.post("/v3/droplets", json={"relationships": {"app": {"data": {"guid": docker_app["guid"]}}}})
     assert r.json()["errors"][0]["detail"] == "Droplet creation is not available for apps with docker lifecycles."
 
 

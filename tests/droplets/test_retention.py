@@ -3,10 +3,9 @@
 from __future__ import annotations
 
 import os
-import time
 from collections.abc import Iterator
+from datetime import timedelta
 from pathlib import Path
-from typing import Any
 
 import pytest
 
@@ -15,6 +14,7 @@ from tests.staging.helpers import ready_package, stage
 from tests.support.buildpacks import git_repository, write_buildpack
 from tests.support.cf import World
 from tests.support.server import run_server
+from tests.support.waiting import wait_until
 
 RELEASE = 'printf "default_process_types:\\n  web: ./run\\n"\n'
 
@@ -30,13 +30,6 @@ def keep_two(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFa
 
 def _blobs(world: World, bucket: str) -> set[str]:
     return {e.key for e in getattr(world.server.deps.blobstores, bucket).entries()}
-
-
-def _wait_until(check: Any, timeout: float = 30) -> None:
-    deadline = time.monotonic() + timeout
-    while not check():
-        assert time.monotonic() < deadline, "timed out"
-        time.sleep(0.05)
 
 
 def test_stagings_expire_all_but_the_newest(keep_two: World, tmp_path: Path) -> None:
@@ -65,11 +58,11 @@ def test_stagings_expire_all_but_the_newest(keep_two: World, tmp_path: Path) -> 
     assert states("droplets", droplets) == ["STAGED", "EXPIRED", "EXPIRED", "STAGED", "STAGED"]
     assert states("packages", packages) == ["READY", "EXPIRED", "EXPIRED", "READY", "READY"]
     expired_droplets, expired_packages = set(droplets[1:3]), set(packages[1:3])
-    _wait_until(lambda: not (_blobs(world, "droplets") & expired_droplets))
-    _wait_until(lambda: not (_blobs(world, "packages") & expired_packages))
+    wait_until(lambda: not (_blobs(world, "droplets") & expired_droplets))
+    wait_until(lambda: not (_blobs(world, "packages") & expired_packages))
     assert set(droplets) - expired_droplets <= _blobs(world, "droplets")
     assert set(packages) - expired_packages <= _blobs(world, "packages")
-    _wait_until(lambda: world.admin.get(f"/v3/droplets/{droplets[1]}").json()["checksum"] is None)
+    wait_until(lambda: world.admin.get(f"/v3/droplets/{droplets[1]}").json()["checksum"] is None)
     gone = world.admin.get(f"/v3/droplets/{droplets[1]}/download")
     assert (gone.status_code, gone.json()["errors"][0]["detail"]) == (422, "Only staged droplets can be downloaded.")
     r = world.admin.patch(f"/v3/apps/{app['guid']}/relationships/current_droplet", json={"data": {"guid": droplets[1]}})
@@ -94,7 +87,7 @@ def test_orphan_sweep_removes_blobs_without_a_live_row(keep_two: World, tmp_path
         (stores.buildpack_cache, f"{app['guid']}/cflinuxfs4"),
     ):
         store.put_file(key, stray)
-    removed = sweep_orphan_blobs(world.server.deps.db, stores)
+    removed = sweep_orphan_blobs(world.server.deps.db, stores, grace=timedelta(0))
     assert removed >= 4
     assert "droplet-without-row" not in _blobs(world, "droplets")
     assert "package-without-row" not in _blobs(world, "packages")

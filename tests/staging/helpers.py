@@ -5,7 +5,6 @@ from __future__ import annotations
 import io
 import subprocess
 import tarfile
-import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -13,6 +12,7 @@ from typing import Any
 from tests.support.archives import make_zip
 from tests.support.buildpacks import write_buildpack, zip_directory
 from tests.support.cf import Api, World, unique
+from tests.support.waiting import wait_until
 
 FINAL_BUILD = {"STAGED", "FAILED"}
 
@@ -51,10 +51,8 @@ def ready_package(world: World, app: dict[str, Any], files: dict[str, str | byte
     ).json()
     r = api.post(f"/v3/packages/{package['guid']}/upload", files={"bits": ("package.zip", make_zip(files))})
     assert r.status_code == 200, r.text
-    deadline = time.monotonic() + 30
-    while (state := api.get(f"/v3/packages/{package['guid']}").json()["state"]) != "READY":
-        assert state != "FAILED" and time.monotonic() < deadline, state
-        time.sleep(0.05)
+    ready = api.wait_for(f"/v3/packages/{package['guid']}", lambda p: p["state"] in {"READY", "FAILED"}, timeout=30)
+    assert ready["state"] == "READY", ready
     return str(package["guid"])
 
 
@@ -65,20 +63,15 @@ def marker_processes(marker: str) -> list[str]:
 
 
 def wait_until_gone(marker: str, timeout: float = 10) -> None:
-    deadline = time.monotonic() + timeout
-    while marker_processes(marker):
-        assert time.monotonic() < deadline, f"processes matching {marker} survived the staging"
-        time.sleep(0.05)
+    wait_until(lambda: not marker_processes(marker), timeout=timeout, message=f"processes matching {marker} survived")
+
+
+def wait_until_running(marker: str, timeout: float = 30) -> None:
+    wait_until(lambda: marker_processes(marker), timeout=timeout, message=f"no process matching {marker} started")
 
 
 def wait_for_build(api: Api, guid: str, timeout: float = 120) -> dict[str, Any]:
-    deadline = time.monotonic() + timeout
-    while True:
-        build: dict[str, Any] = api.get(f"/v3/builds/{guid}").json()
-        if build["state"] in FINAL_BUILD:
-            return build
-        assert time.monotonic() < deadline, build
-        time.sleep(0.05)
+    return api.wait_for(f"/v3/builds/{guid}", lambda build: build["state"] in FINAL_BUILD, timeout)
 
 
 def stage(world: World, package_guid: str, api: Api | None = None, **body: Any) -> dict[str, Any]:

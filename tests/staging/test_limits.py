@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import os
 import shutil
-import time
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -13,10 +12,10 @@ import pytest
 
 from tests.staging.helpers import (
     droplet_members,
-    marker_processes,
     ready_package,
     wait_for_build,
     wait_until_gone,
+    wait_until_running,
 )
 from tests.support.buildpacks import git_repository, write_buildpack
 from tests.support.cf import World
@@ -70,10 +69,7 @@ def test_timeout_kills_the_whole_tree(limited: World, tmp_path: Path) -> None:
 def test_cancel(limited: World, tmp_path: Path) -> None:
     marker = f"ladle-cancel-{uuid.uuid4().hex}"
     build, app = start(limited, tmp_path, f'echo started\nbash -c "exec -a {marker} sleep 300"\n')
-    deadline = time.monotonic() + 20
-    while not marker_processes(marker):
-        assert time.monotonic() < deadline, "the buildpack never started"
-        time.sleep(0.05)
+    wait_until_running(marker, timeout=20)
     r = limited.admin.post(f"/v3/builds/{build}/actions/cancel")
     assert r.status_code == 200, r.text
     assert r.json()["state"] == "FAILED"

@@ -31,6 +31,8 @@ from typing import Any
 
 import pytest
 
+from ladle.blobstore.base import fan_out
+from ladle.blobstore.local import LocalBlobstore
 from ladle.sandbox.network import host_addresses
 from tests.staging.helpers import admin_buildpack, ready_package, stage, wait_for_build
 from tests.support.buildpacks import write_buildpack, zip_directory
@@ -141,8 +143,11 @@ def test_buildpack_reads_and_reaches_nothing_of_the_host_yet_downloads(attacked:
     victim_secret = f"SECRET-victim-{uuid.uuid4().hex}"
     victim_app = world.app(world.space(world.org()))
     victim_package = ready_package(world, victim_app, {"config.txt": victim_secret})
-    victim_blob = world.server.deps.blobstores.packages.local_path(victim_package)
-    assert victim_blob is not None and victim_blob.exists()
+    # Where the local blob store keeps it on the host's disk: the file an attacker would aim at.
+    packages = world.server.deps.blobstores.packages
+    assert isinstance(packages, LocalBlobstore)
+    victim_blob = packages.root / fan_out(victim_package)
+    assert victim_blob.exists()
     listener = Listener()
     host_ip = host_ipv4()
     with socket.create_connection((host_ip, listener.port), timeout=5):

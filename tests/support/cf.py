@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import itertools
-import time
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -12,6 +12,7 @@ import httpx
 
 from ladle.actions.user_add import add_user
 from tests.support.server import ADMIN_PASSWORD, RunningServer
+from tests.support.waiting import wait_until
 
 __all__ = ["ROLES", "Api", "World", "login"]
 
@@ -82,16 +83,19 @@ class Api:
     def delete(self, path: str, **kwargs: Any) -> httpx.Response:
         return self.request("DELETE", path, **kwargs)
 
+    def wait_for(self, path: str, done: Callable[[dict[str, Any]], bool], timeout: float = 60.0) -> dict[str, Any]:
+        """GET ``path`` until ``done(body)`` holds; returns that body."""
+        seen: dict[str, Any] = {}
+
+        def check() -> dict[str, Any] | None:
+            seen.update(self.get(path).json())
+            return dict(seen) if done(seen) else None
+
+        return wait_until(check, timeout=timeout, message=lambda: f"{path}: {seen}")
+
     def wait_for_job(self, location: str, timeout: float = 30.0) -> dict[str, Any]:
-        """Poll a job until it is COMPLETE or FAILED (a deadline, not a guess)."""
-        deadline = time.monotonic() + timeout
-        while True:
-            job: dict[str, Any] = self.get(location).json()
-            if job["state"] in {"COMPLETE", "FAILED"}:
-                return job
-            if time.monotonic() > deadline:
-                raise TimeoutError(f"job still {job['state']} after {timeout}s: {job}")
-            time.sleep(0.05)
+        """Poll a job until it is COMPLETE or FAILED."""
+        return self.wait_for(location, lambda job: job["state"] in {"COMPLETE", "FAILED"}, timeout)
 
 
 @dataclass
@@ -99,6 +103,8 @@ class World:
     """Fixtures built through the API as an admin would."""
 
     server: RunningServer
+    # Whether tests may change this server's feature flags (it is not the shared one).
+    owns_flags: bool = False
     admin: Api = field(init=False)
 
     def __post_init__(self) -> None:
@@ -129,7 +135,8 @@ class World:
 
     def docker_app(self, space: dict[str, Any] | None = None, **fields: Any) -> dict[str, Any]:
         """An app with the docker lifecycle. The ``diego_docker`` flag it needs is turned on for the
-        moment of creation only: the server is shared, and other tests count on the default."""
+        moment of creation only, on a server whose flags tests own (``flags_world``)."""
+        assert self.owns_flags, "docker apps need a feature flag changed: use the flags_world fixture"
         r = self.admin.patch("/v3/feature_flags/diego_docker", json={"enabled": True})
         assert r.status_code == 200, r.text
         try:

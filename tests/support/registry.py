@@ -17,7 +17,6 @@ import secrets
 import shutil
 import subprocess
 import tarfile
-import time
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
@@ -32,7 +31,7 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 
 from tests.support.registry_token import SERVICE, RunningTokenServer, TokenIssuer, run_token_server
-from tests.support.services import free_port
+from tests.support.services import free_port, wait_until_serving
 
 __all__ = [
     "REGISTRY_BINARY",
@@ -143,18 +142,9 @@ def run_registry(tmp_dir: Path, *, auth: AuthMode = "none", tls: bool = False) -
 
 
 def _wait_until_serving(registry: RunningRegistry, process: subprocess.Popen[bytes], log: Path) -> None:
-    deadline = time.monotonic() + 20
-    with httpx.Client(verify=False, timeout=2) as client:
-        while time.monotonic() < deadline:
-            if process.poll() is not None:
-                raise RuntimeError(f"docker-registry exited with {process.returncode}:\n{log.read_text()[-2000:]}")
-            try:
-                if client.get(f"{registry.url}/v2/").status_code in (200, 401):
-                    return
-            except httpx.TransportError:
-                pass
-            time.sleep(0.05)
-    raise TimeoutError(f"docker-registry did not answer on {registry.url} within 20s:\n{log.read_text()[-2000:]}")
+    wait_until_serving(
+        f"{registry.url}/v2/", process, statuses=(200, 401), verify=False, log=lambda: log.read_text()[-2000:]
+    )
 
 
 def _bcrypt(password: str) -> str:

@@ -13,9 +13,9 @@ from typing import Any
 import uvicorn
 from sqlalchemy import create_engine, text
 
+from ladle.api.deps import Deps
 from ladle.app import build_deps, create_app
 from ladle.config import Settings
-from ladle.deps import Deps
 from tests.support.services import ensure_postgres, free_port, postgres_admin_url
 
 __all__ = ["RunningServer", "fresh_database_url", "run_server"]

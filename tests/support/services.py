@@ -7,9 +7,14 @@ import os
 import shutil
 import socket
 import subprocess
-import time
+from collections.abc import Callable, Collection
+from typing import Any
 
-__all__ = ["ensure_postgres", "free_port", "postgres_admin_url", "wait_for_port"]
+import httpx
+
+from tests.support.waiting import wait_until
+
+__all__ = ["ensure_postgres", "free_port", "postgres_admin_url", "wait_for_port", "wait_until_serving"]
 
 PG_HOST = os.environ.get("LADLE_TEST_PG_HOST", "127.0.0.1")
 PG_PORT = int(os.environ.get("LADLE_TEST_PG_PORT", "5432"))
@@ -29,12 +34,29 @@ def port_open(host: str, port: int) -> bool:
 
 
 def wait_for_port(host: str, port: int, timeout: float = 30.0) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if port_open(host, port):
-            return
-        time.sleep(0.05)
-    raise TimeoutError(f"nothing listens on {host}:{port} after {timeout}s")
+    wait_until(lambda: port_open(host, port), timeout=timeout, message=f"nothing listens on {host}:{port}")
+
+
+def wait_until_serving(
+    url: str,
+    process: subprocess.Popen[Any],
+    *,
+    timeout: float = 20.0,
+    statuses: Collection[int] = (200,),
+    verify: bool = True,
+    log: Callable[[], str] = lambda: "",
+) -> None:
+    """Wait until ``url`` answers with one of ``statuses``; fail at once if ``process`` exits."""
+
+    def answering() -> bool:
+        if process.poll() is not None:
+            raise AssertionError(f"{process.args!r} exited with {process.returncode}:\n{log()}")
+        try:
+            return httpx.get(url, timeout=0.5, verify=verify).status_code in statuses
+        except httpx.TransportError:
+            return False
+
+    wait_until(answering, timeout=timeout, message=lambda: f"nothing answered at {url}:\n{log()}")
 
 
 def ensure_postgres() -> None:

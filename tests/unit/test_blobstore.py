@@ -1,9 +1,13 @@
-"""The local blob store: fan-out keys, atomic writes, recovery of unfinished writes."""
+"""The local blob store's own ways: its layout on disk, moves that are renames, and recovery of
+one node's unfinished writes (the contract every store keeps is in test_blobstore_contract.py)."""
 
 from __future__ import annotations
 
 import hashlib
 import io
+import os
+import time
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
@@ -62,13 +66,52 @@ def test_failed_write_leaves_nothing_visible(tmp_path: Path) -> None:
 
 
 def test_move_and_recover(tmp_path: Path) -> None:
-    store = LocalBlobstore(tmp_path / "blobs")
+    store = LocalBlobstore(tmp_path / "blobs", "node-a")
     upload = tmp_path / "upload.bin"
     upload.write_bytes(b"bits")
     digest = store.put_stream("aaaa", io.BytesIO(b"bits"))
     moved = store.put_file("bbbb", upload, digest=digest, move=True)
     assert moved == digest and not upload.exists()
     assert store.open("bbbb").read() == b"bits"
-    (store.tmp / "half-written").write_bytes(b"partial")
+    (store.tmp / "node-a.half-written").write_bytes(b"partial")
+    # Another node sharing the store is writing right now: its file is not ours to remove.
+    (store.tmp / "node-b.half-written").write_bytes(b"partial")
+    (store.tmp / "node-a-2.half-written").write_bytes(b"partial")
     assert store.recover() == 1
-    assert list(store.tmp.iterdir()) == []
+    assert sorted(p.name for p in store.tmp.iterdir()) == ["node-a-2.half-written", "node-b.half-written"]
+
+
+def test_stale_writes_of_any_node_go_after_their_grace(tmp_path: Path) -> None:
+    store = LocalBlobstore(tmp_path, "node-a")
+    old, young = store.tmp / "node-b.old", store.tmp / "node-c.young"
+    old.write_bytes(b"x")
+    young.write_bytes(b"x")
+    day_ago = time.time() - 24 * 3600
+    os.utime(old, (day_ago, day_ago))
+    assert store.sweep_temporaries(timedelta(hours=1)) == 1
+    assert [p.name for p in store.tmp.iterdir()] == ["node-c.young"]
+
+
+def test_moves_between_stores_are_renames(tmp_path: Path) -> None:
+    """A 1 GiB upload goes spool -> uploads -> packages without a byte being copied."""
+    uploads = LocalBlobstore(tmp_path / "uploads", "node-a")
+    packages = LocalBlobstore(tmp_path / "packages", "node-a")
+    spool = tmp_path / "spool.bin"
+    spool.write_bytes(b"zip bytes")
+    inode = spool.stat().st_ino
+    digest = uploads.put_stream("scratch", io.BytesIO(b"zip bytes"))
+    uploads.put_file("up-1", spool, digest=digest, move=True)
+    with uploads.open_local("up-1") as lent:
+        assert lent.stat().st_ino == inode
+    with uploads.take_local("up-1") as taken:
+        assert taken.stat().st_ino == inode
+        packages.put_file("pkg-1", taken, digest=digest, move=True)
+    with packages.open_local("pkg-1") as stored:
+        assert stored.stat().st_ino == inode
+        assert stored.read_bytes() == b"zip bytes"
+
+
+def test_node_ids_cannot_reach_another_nodes_files(tmp_path: Path) -> None:
+    for bad in ("", "a.b", "a/b", "*"):
+        with pytest.raises(ValueError, match="bad node id"):
+            LocalBlobstore(tmp_path, bad)

@@ -14,6 +14,9 @@ from ladle.auth.identity import Identity
 from ladle.config import Settings
 from ladle.db.buildpacks import admin_buildpacks_named, detectable_buildpacks
 from ladle.db.models import App, Build, Droplet, Package, Process
+from ladle.db.states.build import BuildState
+from ladle.db.states.droplet import DropletState
+from ladle.db.states.package import PackageState
 from ladle.errors import CFError
 from ladle.jobs.executor import Executor
 from ladle.messages.build_create import BuildCreate
@@ -62,9 +65,12 @@ def create_build(
     msg: BuildCreate,
     identity: Identity,
 ) -> tuple[Build, Droplet]:
-    if session.scalar(select(Build.id).where(Build.app_guid == app.guid, Build.state == "STAGING")) is not None:
+    if (
+        session.scalar(select(Build.id).where(Build.app_guid == app.guid, Build.state == BuildState.STAGING))
+        is not None
+    ):
         raise CFError("StagingInProgress")
-    if package.state != "READY":
+    if package.state != PackageState.READY:
         raise CFError("BadRequest", "Cannot stage package whose state is not ready.")
     requested_type = msg.lifecycle.type if msg.lifecycle else None
     lifecycle_type = requested_type or ("docker" if package.type == "docker" else app.lifecycle_type)
@@ -93,7 +99,7 @@ def create_build(
     build = Build(
         app_guid=app.guid,
         package_guid=package.guid,
-        state="STAGING",
+        state=BuildState.STAGING,
         staging_memory_in_mb=memory,
         staging_disk_in_mb=disk,
         staging_log_rate_limit=rate,
@@ -111,7 +117,7 @@ def create_build(
         app_guid=app.guid,
         package_guid=package.guid,
         build_guid=build.guid,
-        state="STAGING",
+        state=DropletState.STAGING,
         lifecycle_type=lifecycle_type,
         stack=stack,
         buildpack_receipts=[],

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
 import zipfile
 from pathlib import Path
 from typing import Any
@@ -14,7 +13,9 @@ from sqlalchemy.orm import Session
 
 from ladle.actions.jobs import add_job, start_job
 from ladle.actions.metadata_update import apply_metadata, delete_metadata
+from ladle.actions.uploads import UploadedBits, discard_upload, stash_upload, taken_upload
 from ladle.bits.archive import ArchiveLimits, InvalidArchive, inspect_zip
+from ladle.blobstore import BlobNotFound, Blobstores, Digest
 from ladle.config import Settings
 from ladle.db.lifecycle import stack_exists
 from ladle.db.lookup import by_guid
@@ -160,21 +161,20 @@ def run_buildpack_delete(ctx: JobContext) -> None:
 def accept_buildpack_upload(
     session: Session,
     executor: Executor,
+    blobstores: Blobstores,
     buildpack: Buildpack,
-    upload: Path,
-    filename: str,
+    bits: UploadedBits,
     *,
+    filename: str,
     user_guid: str,
-    node: str,
 ) -> Job:
     job = add_job(
         session,
         "buildpack.upload",
         resource_type="buildpack",
         resource_guid=buildpack.guid,
-        payload={"upload": str(upload), "filename": filename},
+        payload={**stash_upload(blobstores, bits), "filename": filename},
         user_guid=user_guid,
-        node=node,
     )
     return start_job(session, executor, job)
 
@@ -198,44 +198,43 @@ def _manifest_stack(path: Path) -> str | None:
 
 
 def run_buildpack_upload(ctx: JobContext) -> None:
-    upload = Path(ctx.payload["upload"])
     try:
+        with taken_upload(ctx) as (upload, digest):
+            _store_buildpack(ctx, upload, digest)
+    except BlobNotFound:
+        raise CFError("BuildpackZipError", "the uploaded buildpack zipfile is gone; upload it again") from None
+
+
+def _store_buildpack(ctx: JobContext, upload: Path, digest: Digest) -> None:
+    try:
+        inspect_zip(upload, BUILDPACK_LIMITS)
+    except InvalidArchive:
+        raise CFError("BuildpackZipError", "buildpack zipfile is not valid") from None
+    manifest_stack = _manifest_stack(upload)
+    with ctx.db.session() as s:
+        buildpack = by_guid(s, Buildpack, ctx.resource_guid or "")
+        if buildpack is None or buildpack.locked:
+            return
+        stack = manifest_stack or buildpack.stack or ctx.settings.default_stack
+        if buildpack.stack is not None and stack != buildpack.stack:
+            raise CFError("BuildpackStacksDontMatch", stack, buildpack.stack)
+        if not stack_exists(s, stack):
+            raise CFError("BuildpackStackDoesNotExist", stack)
+        key = f"{buildpack.guid}_{digest.sha256}"
+        ctx.blobstores.buildpacks.put_file(key, upload, digest=digest, move=True)
+        old_key = buildpack.blob_key
+        buildpack.stack, buildpack.blob_key, buildpack.sha256 = stack, key, digest.sha256
+        buildpack.filename = ctx.payload["filename"]
         try:
-            inspect_zip(upload, BUILDPACK_LIMITS)
-        except InvalidArchive:
-            raise CFError("BuildpackZipError", "buildpack zipfile is not valid") from None
-        manifest_stack = _manifest_stack(upload)
-        sha256 = hashlib.sha256()
-        with open(upload, "rb") as fh:
-            while chunk := fh.read(1024 * 1024):
-                sha256.update(chunk)
-        digest = sha256.hexdigest()
-        with ctx.db.session() as s:
-            buildpack = by_guid(s, Buildpack, ctx.resource_guid or "")
-            if buildpack is None or buildpack.locked:
-                return
-            stack = manifest_stack or buildpack.stack or ctx.settings.default_stack
-            if buildpack.stack is not None and stack != buildpack.stack:
-                raise CFError("BuildpackStacksDontMatch", stack, buildpack.stack)
-            if not stack_exists(s, stack):
-                raise CFError("BuildpackStackDoesNotExist", stack)
-            key = f"{buildpack.guid}_{digest}"
-            ctx.blobstores.buildpacks.put_file(key, upload)
-            old_key = buildpack.blob_key
-            buildpack.stack, buildpack.blob_key, buildpack.sha256 = stack, key, digest
-            buildpack.filename = ctx.payload["filename"]
-            try:
-                s.commit()
-            except IntegrityError:
-                s.rollback()
-                ctx.blobstores.buildpacks.delete(key)
-                raise _taken(buildpack.name, stack, buildpack.lifecycle) from None
-        if old_key and old_key != key:
-            # Stagings already running keep their own unpacked copy, so the old blob can go now.
-            ctx.blobstores.buildpacks.delete(old_key)
-    finally:
-        upload.unlink(missing_ok=True)
+            s.commit()
+        except IntegrityError:
+            s.rollback()
+            ctx.blobstores.buildpacks.delete(key)
+            raise _taken(buildpack.name, stack, buildpack.lifecycle) from None
+    if old_key and old_key != key:
+        # Stagings already running keep their own unpacked copy, so the old blob can go now.
+        ctx.blobstores.buildpacks.delete(old_key)
 
 
 def fail_buildpack_upload(ctx: JobContext, _reason: str) -> None:
-    Path(ctx.payload["upload"]).unlink(missing_ok=True)
+    discard_upload(ctx)

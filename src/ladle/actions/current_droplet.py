@@ -10,6 +10,7 @@ from ladle.actions.processes import new_process
 from ladle.clock import utcnow
 from ladle.config import Settings
 from ladle.db.models import App, Droplet, Process
+from ladle.db.states.droplet import DropletState
 from ladle.errors import CFError
 
 __all__ = ["assign_current_droplet"]
@@ -26,7 +27,7 @@ def assign_current_droplet(session: Session, settings: Settings, app: App, dropl
     droplet = session.scalar(select(Droplet).where(Droplet.guid == (droplet_guid or ""), Droplet.app_guid == app.guid))
     if droplet is None:
         raise CFError("UnprocessableEntity", UNASSIGNABLE)
-    if droplet.state != "STAGED":
+    if droplet.state != DropletState.STAGED:
         raise CFError("UnprocessableEntity", "droplet must be in staged state")
     if droplet.process_types is None:
         raise CFError(

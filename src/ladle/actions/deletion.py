@@ -12,8 +12,9 @@ from typing import TypeVar
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
+from ladle.actions.jobs import add_job, start_job
 from ladle.actions.metadata_update import delete_metadata
-from ladle.blobstore import Blobstores
+from ladle.blobstore import Blobstore, Blobstores
 from ladle.db.lookup import by_guid
 from ladle.db.models import (
     App,
@@ -22,6 +23,7 @@ from ladle.db.models import (
     Domain,
     Droplet,
     Instance,
+    Job,
     LogLine,
     Organization,
     Package,
@@ -32,12 +34,13 @@ from ladle.db.models import (
     Space,
     Task,
 )
-from ladle.jobs.executor import JobContext
+from ladle.jobs.executor import Executor, JobContext
 
 __all__ = [
     "BlobRefs",
     "delete_app_rows",
     "delete_blobs",
+    "request_cascade_delete",
     "run_app_delete",
     "run_organization_delete",
     "run_role_delete",
@@ -47,6 +50,22 @@ __all__ = [
 # (bucket name, key) pairs whose blobs are to be deleted once the rows are gone.
 BlobRefs = list[tuple[str, str]]
 _Owner = TypeVar("_Owner", App, Space, Organization)
+_RESOURCE_TYPES: dict[type[App | Space | Organization], str] = {
+    App: "app",
+    Space: "space",
+    Organization: "organization",
+}
+
+
+def request_cascade_delete(
+    session: Session, executor: Executor, owner: App | Space | Organization, user_guid: str
+) -> Job:
+    """Start the job that deletes an app, space or organization with everything inside it."""
+    resource_type = _RESOURCE_TYPES[type(owner)]
+    job = add_job(
+        session, f"{resource_type}.delete", resource_type=resource_type, resource_guid=owner.guid, user_guid=user_guid
+    )
+    return start_job(session, executor, job)
 
 
 def delete_app_rows(session: Session, app: App) -> BlobRefs:
@@ -113,11 +132,9 @@ def delete_organization_rows(session: Session, org: Organization) -> BlobRefs:
 def delete_blobs(blobstores: Blobstores, blobs: BlobRefs) -> None:
     """Delete the blobs; a key ending in ``/`` stands for every blob under it."""
     for bucket, key in blobs:
-        store = getattr(blobstores, bucket)
+        store: Blobstore = getattr(blobstores, bucket)
         if key.endswith("/"):
-            for entry in store.entries():
-                if entry.key.startswith(key):
-                    store.delete(entry.key)
+            store.delete_prefix(key)
         else:
             store.delete(key)
 

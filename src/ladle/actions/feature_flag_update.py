@@ -7,7 +7,7 @@ from sqlalchemy.orm import Session
 
 from ladle.db.feature_flags import DEFAULT_FLAGS, FlagState, get_flag
 from ladle.db.models import FeatureFlag
-from ladle.messages.feature_flag_update import FeatureFlagUpdate, is_set
+from ladle.messages.feature_flag_update import FeatureFlagUpdate
 
 __all__ = ["update_feature_flag"]
 
@@ -19,8 +19,8 @@ def update_feature_flag(session: Session, name: str, update: FeatureFlagUpdate) 
         session.add(row)
     if update.enabled is not None:
         row.enabled = update.enabled
-    if is_set(update.custom_error_message):
-        row.custom_error_message = update.custom_error_message  # type: ignore[assignment]
+    if update.changes_message:
+        row.custom_error_message = update.custom_error_message
     session.commit()
     state = get_flag(session, name)
     assert state is not None

@@ -7,6 +7,7 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from ladle.db.models import Job
+from ladle.db.states.job import JobState
 from ladle.jobs.executor import Executor
 
 __all__ = ["add_job", "start_job"]
@@ -20,17 +21,15 @@ def add_job(
     resource_guid: str | None = None,
     payload: dict[str, Any] | None = None,
     user_guid: str | None = None,
-    node: str | None = None,
 ) -> Job:
     """Add a PROCESSING job to the session; the caller commits it with its other changes."""
     job = Job(
         operation=operation,
-        state="PROCESSING",
+        state=JobState.PROCESSING,
         resource_type=resource_type,
         resource_guid=resource_guid,
         payload=payload or {},
         user_guid=user_guid,
-        node=node,
     )
     session.add(job)
     return job

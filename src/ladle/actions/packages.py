@@ -1,19 +1,21 @@
-"""Create, copy and update packages."""
+"""Create, update and delete packages (uploads and copies have their own modules)."""
 
 from __future__ import annotations
 
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from ladle.actions.jobs import add_job, start_job
-from ladle.actions.metadata_update import apply_metadata
+from ladle.actions.metadata_update import apply_metadata, delete_metadata
 from ladle.config import Settings
-from ladle.db.models import App, Package
+from ladle.db.models import App, Job, Package
+from ladle.db.states.package import PackageState
 from ladle.errors import CFError
-from ladle.jobs.executor import Executor
+from ladle.jobs.executor import Executor, JobContext
 from ladle.messages.package_create import PackageCreate
 from ladle.messages.package_update import PackageUpdate
 
-__all__ = ["copy_package", "create_package", "update_package"]
+__all__ = ["create_package", "request_package_delete", "run_package_delete", "update_package"]
 
 
 def create_package(session: Session, settings: Settings, app: App, msg: PackageCreate) -> Package:
@@ -24,7 +26,7 @@ def create_package(session: Session, settings: Settings, app: App, msg: PackageC
     package = Package(
         app_guid=app.guid,
         type=msg.type,
-        state="READY" if msg.type == "docker" else "AWAITING_UPLOAD",
+        state=PackageState.READY if msg.type == "docker" else PackageState.AWAITING_UPLOAD,
     )
     if msg.docker is not None:
         package.docker_image = msg.docker.image
@@ -37,35 +39,6 @@ def create_package(session: Session, settings: Settings, app: App, msg: PackageC
     return package
 
 
-def copy_package(
-    session: Session, executor: Executor, source: Package, dest_app: App, user_guid: str
-) -> tuple[Package, str | None]:
-    """The new package, and the guid of the job copying its bits (None for docker packages)."""
-    if source.app_guid == dest_app.guid:
-        raise CFError("UnprocessableEntity", "Source and destination app cannot be the same")
-    package = Package(
-        app_guid=dest_app.guid,
-        type=source.type,
-        state="READY" if source.type == "docker" else "COPYING",
-        docker_image=source.docker_image,
-    )
-    session.add(package)
-    session.flush()
-    if source.type == "docker":
-        session.commit()
-        return package, None
-    job = add_job(
-        session,
-        "package.copy",
-        resource_type="package",
-        resource_guid=package.guid,
-        payload={"source_guid": source.guid},
-        user_guid=user_guid,
-    )
-    start_job(session, executor, job)
-    return package, job.guid
-
-
 def update_package(session: Session, settings: Settings, package: Package, msg: PackageUpdate) -> Package:
     if package.type == "docker" and msg.changes_credentials:
         if msg.username is not None:
@@ -75,3 +48,21 @@ def update_package(session: Session, settings: Settings, package: Package, msg: 
     apply_metadata(session, settings, "package", package.guid, msg.metadata)
     session.commit()
     return package
+
+
+def request_package_delete(session: Session, executor: Executor, package: Package, user_guid: str) -> Job:
+    job = add_job(session, "package.delete", resource_type="package", resource_guid=package.guid, user_guid=user_guid)
+    return start_job(session, executor, job)
+
+
+def run_package_delete(ctx: JobContext) -> None:
+    guid = ctx.resource_guid or ""
+    with ctx.db.session() as s:
+        package = s.scalars(select(Package).where(Package.guid == guid)).first()
+        if package is not None:
+            delete_metadata(s, "package", [package.guid])
+            s.delete(package)
+            s.commit()
+    # The row goes first: a crash in between leaves an orphan blob for the sweep, never a
+    # package pointing at a deleted blob.
+    ctx.blobstores.packages.delete(guid)

@@ -9,28 +9,24 @@ import logging
 import shutil
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import timedelta
-from pathlib import Path
+from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from ladle.actions.staging_jobs import fail_expired_builds
 from ladle.blobstore import Blobstore, Blobstores
-from ladle.clock import utcnow
 from ladle.config import Settings
 from ladle.db.models import App, Buildpack, Droplet, Job, Package
 from ladle.db.session import Database
+from ladle.db.states import droplet as droplet_states
+from ladle.db.states import package as package_states
+from ladle.db.states.job import JobState
 from ladle.jobs.runner import JobRunner
 
 __all__ = ["recover_at_startup", "sweep_orphan_blobs"]
 
 log = logging.getLogger("ladle.recovery")
-
-# Package states whose blob is (or is about to be) the package's content.
-LIVE_PACKAGE_STATES = ("READY", "PROCESSING_UPLOAD", "COPYING")
-# A staging droplet's blob exists for a moment between its store and the STAGED update.
-LIVE_DROPLET_STATES = ("STAGED", "PROCESSING_UPLOAD", "COPYING", "STAGING")
 
 
 @dataclass(frozen=True)
@@ -42,12 +38,12 @@ class _Bucket:
 
 def _package_is_live(session: Session, key: str) -> bool:
     state = session.scalar(select(Package.state).where(Package.guid == key))
-    return state in LIVE_PACKAGE_STATES
+    return state in package_states.HOLDS_BITS
 
 
 def _droplet_is_live(session: Session, key: str) -> bool:
     state = session.scalar(select(Droplet.state).where(Droplet.guid == key))
-    return state in LIVE_DROPLET_STATES
+    return state in droplet_states.HOLDS_BITS
 
 
 def _buildpack_is_live(session: Session, key: str) -> bool:
@@ -59,23 +55,35 @@ def _cache_is_live(session: Session, key: str) -> bool:
     return session.scalar(select(App.id).where(App.guid == key.split("/", 1)[0])) is not None
 
 
+def _upload_is_live(session: Session, key: str) -> bool:
+    # An upload lives until the job that names it has taken it (or has failed and discarded it).
+    return (
+        session.scalar(select(Job.id).where(Job.state == JobState.PROCESSING, Job.payload["upload"].as_string() == key))
+        is not None
+    )
+
+
 def _buckets(blobstores: Blobstores) -> list[_Bucket]:
+    # The resource pool is not swept: its files belong to no row, only to their content.
     return [
         _Bucket("packages", blobstores.packages, _package_is_live),
         _Bucket("droplets", blobstores.droplets, _droplet_is_live),
         _Bucket("buildpacks", blobstores.buildpacks, _buildpack_is_live),
         _Bucket("buildpack_cache", blobstores.buildpack_cache, _cache_is_live),
+        _Bucket("uploads", blobstores.uploads, _upload_is_live),
     ]
 
 
-def sweep_orphan_blobs(db: Database, blobstores: Blobstores, older_than: timedelta | None = None) -> int:
-    """Delete blobs no live resource points at; ``older_than`` spares blobs being written now."""
+def sweep_orphan_blobs(db: Database, blobstores: Blobstores, grace: timedelta) -> int:
+    """Delete blobs no live resource points at. Blobs younger than ``grace`` are spared: their
+    row may not be committed yet, on this node or another."""
     removed = 0
-    cutoff = utcnow() - older_than if older_than is not None else None
+    # Blob times are precise; utcnow() drops the fraction of a second.
+    cutoff = datetime.now(UTC).replace(tzinfo=None) - grace
     for bucket in _buckets(blobstores):
         with db.session() as s:
             for entry in bucket.store.entries():
-                if cutoff is not None and entry.modified > cutoff:
+                if entry.modified > cutoff:
                     continue
                 if not bucket.is_live(s, entry.key):
                     bucket.store.delete(entry.key)
@@ -84,32 +92,16 @@ def sweep_orphan_blobs(db: Database, blobstores: Blobstores, older_than: timedel
     return removed
 
 
-def _clear_scratch(settings: Settings, db: Database) -> None:
-    """Remove scratch files, except uploads whose job has not started: those are whole (they were
-    fsynced before the upload was accepted) and their job resumes."""
-    with db.session() as s:
-        payloads = s.scalars(
-            select(Job.payload).where(
-                Job.state == "PROCESSING",
-                Job.operation.in_(("package.upload", "buildpack.upload", "droplet.upload")),
-                Job.attempts == 0,
-            )
-        ).all()
-    keep = {Path(p["upload"]) for p in payloads if p and p.get("upload")}
-    # A staging cut short starts again from nothing, so its half-built directories can go.
-    for work in ("packages", "staging"):
-        shutil.rmtree(settings.scratch_dir / work, ignore_errors=True)
-    uploads = settings.scratch_dir / "uploads"
-    if uploads.is_dir():
-        for path in uploads.iterdir():
-            if path not in keep:
-                path.unlink(missing_ok=True)
-
-
-def recover_at_startup(settings: Settings, db: Database, blobstores: Blobstores, runner: JobRunner) -> None:
-    """Run before the server takes requests or starts jobs: nothing else is writing yet."""
+def recover_at_startup(
+    settings: Settings, db: Database, blobstores: Blobstores, runner: JobRunner, *, orphan_grace: timedelta
+) -> None:
+    """Run before this node takes requests or starts jobs. Only what this node left behind goes
+    at once (its unfinished writes, its scratch space, the jobs it held); other nodes may be
+    working, so everything shared is swept with a grace period."""
     leftovers = blobstores.recover()
-    _clear_scratch(settings, db)
+    # Spooled uploads not yet handed over, half-built packages, stagings cut short: all of it
+    # starts again from nothing (an accepted upload is already in the blob store).
+    shutil.rmtree(settings.scratch_dir, ignore_errors=True)
     settled = 0
     for guid in runner.abandoned(at_startup=True):
         if not runner.retryable(guid):
@@ -117,7 +109,7 @@ def recover_at_startup(settings: Settings, db: Database, blobstores: Blobstores,
             settled += 1
     # Past its deadline a build fails now rather than staging again when its job resumes.
     expired = fail_expired_builds(db, settings)
-    orphans = sweep_orphan_blobs(db, blobstores)
+    orphans = sweep_orphan_blobs(db, blobstores, orphan_grace)
     log.info(
         "startup recovery done",
         extra={

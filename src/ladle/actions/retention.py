@@ -8,25 +8,36 @@ checksum) so that its history still lists; its blob is deleted by a job, after t
 from __future__ import annotations
 
 import logging
+from enum import StrEnum
+from typing import TypeVar
 
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from ladle.actions.jobs import add_job
-from ladle.clock import utcnow
+from ladle.blobstore import Blobstore
 from ladle.config import Settings
 from ladle.db.lookup import by_guid
 from ladle.db.models import App, Droplet, Job, Package
+from ladle.db.states import droplet as droplet_states
+from ladle.db.states import package as package_states
+from ladle.db.states.droplet import DropletState
+from ladle.db.states.machine import StateMachine
+from ladle.db.states.package import PackageState
 from ladle.jobs.executor import JobContext
 
 __all__ = ["expire_old_bits", "run_expired_blob_delete"]
 
 log = logging.getLogger("ladle.retention")
 
+Bits = TypeVar("Bits", Droplet, Package)
+S = TypeVar("S", bound=StrEnum)
+
 
 def _expire(
-    session: Session, model: type[Droplet] | type[Package], live: str, app: App, *, keep: int, spare: set[str]
+    session: Session, machine: StateMachine[Bits, S], live: S, expired_state: S, app: App, *, keep: int, spare: set[str]
 ) -> list[str]:
+    model = machine.model
     candidates = session.scalars(
         select(model.guid)
         .where(model.app_guid == app.guid, model.state == live, model.guid.not_in(spare or {""}))
@@ -34,13 +45,7 @@ def _expire(
     ).all()
     expired = list(candidates[keep:])
     if expired:
-        values: dict[str, object] = {"state": "EXPIRED", "updated_at": utcnow()}
-        session.execute(
-            update(model)
-            .where(model.guid.in_(expired), model.state == live)
-            .values(**values)
-            .execution_options(synchronize_session=False)
-        )
+        machine.move_where(session, model.guid.in_(expired), live, expired_state)
     return expired
 
 
@@ -53,8 +58,24 @@ def expire_old_bits(session: Session, settings: Settings, app_guid: str) -> Job 
     current = by_guid(session, Droplet, app.droplet_guid)
     spare_droplets = {app.droplet_guid}
     spare_packages = {current.package_guid} if current is not None and current.package_guid else set()
-    droplets = _expire(session, Droplet, "STAGED", app, keep=settings.max_retained_droplets, spare=spare_droplets)
-    packages = _expire(session, Package, "READY", app, keep=settings.max_retained_packages, spare=spare_packages)
+    droplets = _expire(
+        session,
+        droplet_states.MACHINE,
+        DropletState.STAGED,
+        DropletState.EXPIRED,
+        app,
+        keep=settings.max_retained_droplets,
+        spare=spare_droplets,
+    )
+    packages = _expire(
+        session,
+        package_states.MACHINE,
+        PackageState.READY,
+        PackageState.EXPIRED,
+        app,
+        keep=settings.max_retained_packages,
+        spare=spare_packages,
+    )
     if not droplets and not packages:
         return None
     log.info("bits expired", extra={"app": app_guid, "droplets": len(droplets), "packages": len(packages)})
@@ -69,17 +90,17 @@ def expire_old_bits(session: Session, settings: Settings, app_guid: str) -> Job 
 
 def run_expired_blob_delete(ctx: JobContext) -> None:
     """Delete the expired blobs, then forget their checksums (the rows stay, EXPIRED)."""
-    for bucket, model, guids in (
-        (ctx.blobstores.droplets, Droplet, ctx.payload.get("droplets", [])),
-        (ctx.blobstores.packages, Package, ctx.payload.get("packages", [])),
-    ):
-        for guid in guids:
-            bucket.delete(guid)
+    expired: list[tuple[Blobstore, type[Droplet] | type[Package], str, list[str]]] = [
+        (ctx.blobstores.droplets, Droplet, DropletState.EXPIRED, ctx.payload.get("droplets", [])),
+        (ctx.blobstores.packages, Package, PackageState.EXPIRED, ctx.payload.get("packages", [])),
+    ]
+    for bucket, model, state, guids in expired:
+        bucket.delete_keys(guids)
         if guids:
             with ctx.db.session() as s:
                 s.execute(
                     update(model)
-                    .where(model.guid.in_(guids), model.state == "EXPIRED")
+                    .where(model.guid.in_(guids), model.state == state)
                     .values(sha1=None, sha256=None)
                     .execution_options(synchronize_session=False)
                 )

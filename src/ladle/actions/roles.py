@@ -6,9 +6,10 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from ladle.actions.jobs import add_job
+from ladle.actions.jobs import add_job, start_job
 from ladle.db.models import Job, Organization, Role, Space, User
 from ladle.errors import CFError
+from ladle.jobs.executor import Executor
 from ladle.messages.role_create import RoleCreate
 
 __all__ = ["create_org_role", "create_space_role", "request_role_delete"]
@@ -103,7 +104,7 @@ def create_org_role(session: Session, msg: RoleCreate, org: Organization) -> Rol
     )
 
 
-def request_role_delete(session: Session, role: Role, user_guid: str) -> Job:
+def request_role_delete(session: Session, executor: Executor, role: Role, user_guid: str) -> Job:
     if role.type == "organization_user":
         in_spaces = session.scalar(
             select(Role.id)
@@ -115,4 +116,5 @@ def request_role_delete(session: Session, role: Role, user_guid: str) -> Job:
                 "UnprocessableEntity",
                 "Cannot delete organization_user role while user has roles in spaces in that organization.",
             )
-    return add_job(session, "role.delete", resource_type="role", resource_guid=role.guid, user_guid=user_guid)
+    job = add_job(session, "role.delete", resource_type="role", resource_guid=role.guid, user_guid=user_guid)
+    return start_job(session, executor, job)

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from starlette.responses import Response
 from starlette.routing import BaseRoute
 
@@ -14,48 +12,28 @@ from ladle.db.feature_flags import require_flag
 from ladle.db.models import App
 from ladle.db.placement import placement_of
 from ladle.messages.app_env_update import parse_env_update
-from ladle.staging.environment import vcap_application
-from ladle.urls import link
+from ladle.presenters.app_env import present_env, present_env_vars, present_permissions
 
 __all__ = ["routes"]
 
 
-def _env_vars_body(ctx: RequestContext, app: App) -> dict[str, Any]:
-    return {
-        "var": dict(app.environment_variables or {}),
-        "links": {
-            "self": link(ctx.urls.v3("apps", app.guid, "environment_variables")),
-            "app": link(ctx.urls.v3("apps", app.guid)),
-        },
-    }
+def _env_readable_app(ctx: RequestContext) -> tuple[App, bool]:
+    """The app, if the caller may read its environment; and whether they may see secrets."""
+    require_flag(ctx.db, "env_var_visibility", ctx.identity)
+    app, ref = readable_app(ctx, ctx.param("guid"))
+    require(ctx.perms.can_read_env(ref))
+    require_flag(ctx.db, "space_developer_env_var_visibility", ctx.identity)
+    return app, ctx.perms.can_read_secrets_in_space(ref)
 
 
 def show_env(ctx: RequestContext) -> Response:
-    require_flag(ctx.db, "env_var_visibility", ctx.identity)
-    app, ref = readable_app(ctx, ctx.param("guid"))
-    require(ctx.perms.can_read_env(ref))
-    require_flag(ctx.db, "space_developer_env_var_visibility", ctx.identity)
-    system: dict[str, Any] = {"VCAP_SERVICES": {}}
-    if not ctx.perms.can_read_secrets_in_space(ref):
-        system = {"redacted_message": "[PRIVATE DATA HIDDEN]"}
-    placement = placement_of(ctx.db, app)
-    return cf_json(
-        {
-            "environment_variables": dict(app.environment_variables or {}),
-            "staging_env_json": {},
-            "running_env_json": {},
-            "system_env_json": system,
-            "application_env_json": {"VCAP_APPLICATION": vcap_application(placement, ctx.urls.base)},
-        }
-    )
+    app, with_secrets = _env_readable_app(ctx)
+    return cf_json(present_env(app, placement_of(ctx.db, app), ctx.urls.base, with_secrets=with_secrets))
 
 
 def show_env_vars(ctx: RequestContext) -> Response:
-    require_flag(ctx.db, "env_var_visibility", ctx.identity)
-    app, ref = readable_app(ctx, ctx.param("guid"))
-    require(ctx.perms.can_read_env(ref))
-    require_flag(ctx.db, "space_developer_env_var_visibility", ctx.identity)
-    return cf_json(_env_vars_body(ctx, app))
+    app, _ = _env_readable_app(ctx)
+    return cf_json(present_env_vars(app, ctx.urls))
 
 
 def update_env_vars(ctx: RequestContext) -> Response:
@@ -64,12 +42,12 @@ def update_env_vars(ctx: RequestContext) -> Response:
     require_active_space(ctx, ref)
     changes = parse_env_update(ctx.json())
     update_app_env(ctx.db, app, changes)
-    return cf_json(_env_vars_body(ctx, app))
+    return cf_json(present_env_vars(app, ctx.urls))
 
 
 def show_permissions(ctx: RequestContext) -> Response:
     _, ref = readable_app(ctx, ctx.param("guid"))
-    return cf_json({"read_basic_data": True, "read_sensitive_data": ctx.perms.can_read_secrets_in_space(ref)})
+    return cf_json(present_permissions(read_sensitive_data=ctx.perms.can_read_secrets_in_space(ref)))
 
 
 def routes() -> list[BaseRoute]:

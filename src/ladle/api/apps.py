@@ -8,9 +8,9 @@ from starlette.responses import Response
 from starlette.routing import BaseRoute
 
 from ladle.actions.app_create import create_app
-from ladle.actions.app_state import set_app_state
+from ladle.actions.app_state import restart_app, start_app, stop_app
 from ladle.actions.app_update import update_app
-from ladle.actions.jobs import add_job, start_job
+from ladle.actions.deletion import request_cascade_delete
 from ladle.actions.staging_jobs import request_clear_buildpack_cache
 from ladle.api.guards import readable_app, require, require_active_space
 from ladle.api.listing import parse_list_or_raise
@@ -108,39 +108,31 @@ def delete_app(ctx: RequestContext) -> Response:
     app, ref = readable_app(ctx, ctx.param("guid"))
     require(ctx.perms.can_write_to_space(ref))
     require_active_space(ctx, ref)
-    job = add_job(ctx.db, "app.delete", resource_type="app", resource_guid=app.guid, user_guid=ctx.user.user_guid)
-    return accepted_job(ctx, start_job(ctx.db, ctx.deps.executor, job))
+    return accepted_job(ctx, request_cascade_delete(ctx.db, ctx.deps.executor, app, ctx.user.user_guid))
+
+
+def _manageable_app(ctx: RequestContext) -> App:
+    app, ref = readable_app(ctx, ctx.param("guid"))
+    require(ctx.perms.can_manage_apps_in_space(ref))
+    require_active_space(ctx, ref)
+    return app
 
 
 def clear_buildpack_cache(ctx: RequestContext) -> Response:
-    app, ref = readable_app(ctx, ctx.param("guid"))
-    require(ctx.perms.can_manage_apps_in_space(ref))
-    require_active_space(ctx, ref)
+    app = _manageable_app(ctx)
     return accepted_job(ctx, request_clear_buildpack_cache(ctx.db, ctx.deps.executor, app, ctx.user.user_guid))
 
 
-def _change_state(ctx: RequestContext, *states: str) -> Response:
-    app, ref = readable_app(ctx, ctx.param("guid"))
-    require(ctx.perms.can_manage_apps_in_space(ref))
-    require_active_space(ctx, ref)
-    if "STARTED" in states and app.droplet_guid is None:
-        # Checked before anything changes, so a restart without a droplet does not stop the app.
-        raise CFError("UnprocessableEntity", "Assign a droplet before starting this app.")
-    for state in states:
-        set_app_state(ctx.db, app, state, ctx.user)
-    return cf_json(_present(ctx, app))
-
-
 def start(ctx: RequestContext) -> Response:
-    return _change_state(ctx, "STARTED")
+    return cf_json(_present(ctx, start_app(ctx.db, _manageable_app(ctx), ctx.user)))
 
 
 def stop(ctx: RequestContext) -> Response:
-    return _change_state(ctx, "STOPPED")
+    return cf_json(_present(ctx, stop_app(ctx.db, _manageable_app(ctx))))
 
 
 def restart(ctx: RequestContext) -> Response:
-    return _change_state(ctx, "STOPPED", "STARTED")
+    return cf_json(_present(ctx, restart_app(ctx.db, _manageable_app(ctx), ctx.user)))
 
 
 def routes() -> list[BaseRoute]:

@@ -24,8 +24,7 @@ from ladle.db.lookup import by_guid
 from ladle.db.metadata import load_metadata
 from ladle.db.models import Buildpack
 from ladle.errors import CFError
-from ladle.messages.base import quote_list
-from ladle.messages.buildpack import parse_buildpack_create, parse_buildpack_update
+from ladle.messages.buildpack import parse_buildpack_create, parse_buildpack_update, parse_buildpack_upload
 from ladle.messages.lists import ListSpec
 from ladle.presenters.buildpack import present_buildpack
 from ladle.presenters.pagination import present_page
@@ -37,8 +36,6 @@ LIST = ListSpec(
     array_keys=frozenset({"stacks", "names"}),
     order_by=("created_at", "updated_at", "position", "lifecycle"),
 )
-ZIP_MAGIC = b"PK\x03\x04"
-GZIP_MAGIC = b"\x1f\x8b\x08"
 
 
 def _present(ctx: RequestContext, buildpack: Buildpack) -> dict[str, Any]:
@@ -90,34 +87,24 @@ def upload(ctx: RequestContext) -> Response:
     form: UploadForm = ctx.extras["form"]
     buildpack = _buildpack(ctx)
     require(ctx.perms.is_admin)
-    problems = []
-    extra = [k for k in form.fields if k not in ("bits_name", "bits_path", "upload_start_time")]
-    if extra:
-        problems.append(f"Unknown field(s): {quote_list(extra)}")
     bits = form.files.get("bits")
-    if bits is None:
-        problems.append("A buildpack zip file must be uploaded as 'bits'")
-    else:
-        name = bits.filename or "bits"
-        with open(bits.path, "rb") as fh:
-            head = fh.read(4)
-        if not (head.startswith(ZIP_MAGIC) or head.startswith(GZIP_MAGIC)):
-            problems.append(f"{name} is not a zip or gzip archive")
-        if bits.digest.size == 0:
-            problems.append(f"{name} cannot be empty")
-    if problems:
-        raise CFError("UnprocessableEntity", "Uploaded buildpack file is invalid: " + ", ".join(problems))
+    filename = parse_buildpack_upload(
+        form.fields,
+        filename=bits.filename if bits else None,
+        head=bits.head() if bits else None,
+        size=bits.digest.size if bits else 0,
+    )
     assert bits is not None
     if buildpack.locked:
         raise CFError("UnprocessableEntity", "Buildpack is locked")
     job = accept_buildpack_upload(
         ctx.db,
         ctx.deps.executor,
+        ctx.deps.blobstores,
         buildpack,
-        bits.path,
-        bits.filename or "buildpack.zip",
+        bits.bits,
+        filename=filename,
         user_guid=ctx.user.user_guid,
-        node=ctx.deps.runner.worker_id,
     )
     form.files.pop("bits")
     return accepted_job(ctx, job, body=_present(ctx, buildpack))

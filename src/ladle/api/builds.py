@@ -13,11 +13,11 @@ from ladle.api.guards import readable_app, readable_of_app, require, require_act
 from ladle.api.listing import parse_list_or_raise
 from ladle.api.log_stream import stream_build_log
 from ladle.api.routing import RequestContext, cf_json, get, patch, post
-from ladle.auth.permissions import SpaceRef
 from ladle.db.builds import builds_page
 from ladle.db.lookup import by_guid, space_ref_of_app
 from ladle.db.metadata import load_metadata
 from ladle.db.models import App, Build, Package
+from ladle.db.permissions import SpaceRef
 from ladle.errors import CFError
 from ladle.messages.build_create import parse_build_create
 from ladle.messages.build_update import parse_build_update

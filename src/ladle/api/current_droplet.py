@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from starlette.responses import Response
 from starlette.routing import BaseRoute
 
@@ -15,21 +13,10 @@ from ladle.db.lookup import by_guid
 from ladle.db.metadata import load_metadata
 from ladle.db.models import App, Droplet
 from ladle.errors import CFError
-from ladle.presenters.app import present_app
+from ladle.messages.current_droplet import parse_current_droplet, parse_legacy_current_droplet
+from ladle.presenters.app import present_app, present_current_droplet
 
 __all__ = ["routes"]
-
-CANNOT_REMOVE = "Current droplet cannot be removed. Replace it with a preferred droplet."
-
-
-def _relationship(ctx: RequestContext, app: App) -> dict[str, Any]:
-    return {
-        "data": {"guid": app.droplet_guid},
-        "links": {
-            "self": {"href": ctx.urls.v3("apps", app.guid, "relationships", "current_droplet")},
-            "related": {"href": ctx.urls.v3("apps", app.guid, "droplets", "current")},
-        },
-    }
 
 
 def _current(ctx: RequestContext) -> tuple[App, Droplet]:
@@ -42,7 +29,7 @@ def _current(ctx: RequestContext) -> tuple[App, Droplet]:
 
 def show_relationship(ctx: RequestContext) -> Response:
     app, _ = _current(ctx)
-    return cf_json(_relationship(ctx, app))
+    return cf_json(present_current_droplet(app, ctx.urls))
 
 
 def show_current(ctx: RequestContext) -> Response:
@@ -60,26 +47,13 @@ def _assign(ctx: RequestContext, droplet_guid: str | None) -> App:
 
 
 def update_relationship(ctx: RequestContext) -> Response:
-    body = ctx.json()
-    data = body.get("data")
-    if "data" in body and (not isinstance(data, dict) or data.get("guid") is None):
-        raise CFError("UnprocessableEntity", CANNOT_REMOVE)
-    guid = data.get("guid") if isinstance(data, dict) else None
-    app = _assign(ctx, guid if isinstance(guid, str) else None)
-    return cf_json(_relationship(ctx, app))
+    app = _assign(ctx, parse_current_droplet(ctx.json()))
+    return cf_json(present_current_droplet(app, ctx.urls))
 
 
 def legacy_assign(ctx: RequestContext) -> Response:
-    """The 2016 form the seeds link to: ``PUT /v3/apps/:guid/current_droplet`` with
-    ``{"droplet_guid": ...}``, answered with the app."""
-    body = ctx.json()
-    unknown = sorted(set(body) - {"droplet_guid"})
-    if unknown:
-        raise CFError("UnprocessableEntity", "Unknown field(s): " + ", ".join(f"'{k}'" for k in unknown))
-    guid = body.get("droplet_guid")
-    if not isinstance(guid, str) or not guid:
-        raise CFError("UnprocessableEntity", "Droplet guid must be a string")
-    app = _assign(ctx, guid)
+    """The 2016 form the seeds link to, answered with the app."""
+    app = _assign(ctx, parse_legacy_current_droplet(ctx.json()))
     return cf_json(present_app(app, load_metadata(ctx.db, "app", [app.guid])[app.guid], ctx.urls))
 
 

@@ -8,36 +8,28 @@ from typing import Any
 from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
-from ladle.actions.build_create import create_build
-from ladle.actions.droplets import (
-    accept_droplet_upload,
-    copy_droplet,
-    create_droplet,
-    request_droplet_delete,
-    update_droplet,
-)
+from ladle.actions.droplet_copy import copy_droplet
+from ladle.actions.droplet_upload import accept_droplet_upload
+from ladle.actions.droplets import create_droplet, request_droplet_delete, update_droplet
+from ladle.actions.legacy_stage import stage_package
 from ladle.api.builds import stageable_package
 from ladle.api.guards import readable_app, readable_of_app, require, require_active_space, writable_app
 from ladle.api.listing import parse_list_or_raise, reject_nested_filters
 from ladle.api.responses import accepted_job, blob_download
 from ladle.api.routing import RequestContext, UploadSpec, cf_json, delete, get, patch, post, upload_endpoint
 from ladle.api.uploads import UploadForm
-from ladle.auth.permissions import SpaceRef
 from ladle.db.builds import droplets_page
-from ladle.db.lookup import by_guid
 from ladle.db.metadata import load_metadata
-from ladle.db.models import Buildpack, Droplet, Package
-from ladle.db.placement import placement_of
+from ladle.db.models import Droplet, Package
+from ladle.db.permissions import SpaceRef
+from ladle.db.states.droplet import DropletState
 from ladle.errors import CFError
-from ladle.messages.build_create import BuildCreate
 from ladle.messages.droplet import parse_droplet_copy, parse_droplet_create, parse_droplet_update, parse_droplet_upload
 from ladle.messages.legacy_stage import parse_legacy_stage
-from ladle.messages.lifecycle import LifecycleRequest
 from ladle.messages.lists import ListSpec
-from ladle.presenters.droplet import present_droplet
+from ladle.presenters.droplet import present_droplet, present_legacy_staging
 from ladle.presenters.pagination import present_page
 from ladle.presenters.redaction import Redaction
-from ladle.staging.environment import staging_environment
 
 __all__ = ["readable_droplet", "routes"]
 
@@ -97,54 +89,14 @@ def list_package_droplets(ctx: RequestContext) -> Response:
     return _list(ctx, ctx.urls.v3("packages", package.guid, "droplets"), package_guid=package.guid)
 
 
-def stage_package(ctx: RequestContext) -> Response:
-    """The seeds' staging call: a build under the hood, answered with its droplet and the
-    staging fields those documents showed."""
-    legacy = parse_legacy_stage(ctx.json())
+def stage(ctx: RequestContext) -> Response:
+    """The seeds' staging call (``POST /v3/packages/:guid/droplets``)."""
+    msg = parse_legacy_stage(ctx.json())
     package, app, _ = stageable_package(ctx, ctx.param("guid"))
-    buildpacks = legacy.buildpack_urls_or_names
-    if legacy.buildpack_guid is not None:
-        admin = by_guid(ctx.db, Buildpack, legacy.buildpack_guid)
-        if admin is None:
-            raise CFError("UnprocessableEntity", "Buildpack guid must be the guid of an existing admin buildpack")
-        buildpacks = [admin.name]
-    data: dict[str, Any] = {}
-    if buildpacks is not None:
-        data["buildpacks"] = buildpacks
-    if legacy.stack is not None:
-        data["stack"] = legacy.stack
-    lifecycle = None
-    if data or package.type != "docker":
-        lifecycle = LifecycleRequest(
-            "docker" if package.type == "docker" else "buildpack", {} if package.type == "docker" else data
-        )
-    msg = BuildCreate(
-        package_guid=package.guid,
-        lifecycle=lifecycle,
-        staging_memory_in_mb=legacy.memory_mb,
-        staging_disk_in_mb=legacy.disk_mb,
-        staging_log_rate_limit=None,
-        environment_variables=legacy.environment_variables,
-        metadata=None,
-    )
-    build, droplet = create_build(
+    staging = stage_package(
         ctx.db, ctx.deps.settings, ctx.deps.executor, app=app, package=package, msg=msg, identity=ctx.user
     )
-    body = present(ctx, droplet)
-    body["environment_variables"] = staging_environment(
-        placement_of(ctx.db, app),
-        cf_api=ctx.urls.base,
-        app_env=dict(app.environment_variables or {}),
-        build_env=legacy.environment_variables,
-        stack=build.stack,
-        memory_mb=build.staging_memory_in_mb,
-        disk_mb=build.staging_disk_in_mb,
-        build_guid=build.guid,
-    )
-    # The seed shows the limit as megabytes; the buildpack's process is given "<n>m".
-    body["environment_variables"]["MEMORY_LIMIT"] = build.staging_memory_in_mb
-    body["staging_memory_in_mb"] = build.staging_memory_in_mb
-    body["staging_disk_in_mb"] = build.staging_disk_in_mb
+    body = present_legacy_staging(present(ctx, staging.droplet), staging.build, staging.environment)
     return cf_json(body, status=201)
 
 
@@ -202,11 +154,10 @@ def upload(ctx: RequestContext) -> Response:
     job = accept_droplet_upload(
         ctx.db,
         ctx.deps.executor,
+        ctx.deps.blobstores,
         droplet,
-        bits.path,
-        bits.digest,
+        bits.bits,
         user_guid=ctx.user.user_guid,
-        node=ctx.deps.runner.worker_id,
     )
     # The job owns the file now; the request must not clean it up.
     form.files.pop("bits", None)
@@ -225,7 +176,7 @@ def download(ctx: RequestContext) -> Response:
     require(ctx.perms.can_download_droplet(ref))
     if droplet.lifecycle_type == "docker":
         raise CFError("UnprocessableEntity", "Cannot download droplets with 'docker' lifecycle.")
-    if droplet.state != "STAGED":
+    if droplet.state != DropletState.STAGED:
         raise CFError("UnprocessableEntity", "Only staged droplets can be downloaded.")
     if droplet.sha1 is None:
         raise CFError("ResourceNotFound", "Blobstore key not present on droplet. This may be due to a failed build.")
@@ -245,5 +196,5 @@ def routes() -> list[BaseRoute]:
         delete("/v3/droplets/{guid}", remove),
         get("/v3/apps/{guid}/droplets", list_app_droplets),
         get("/v3/packages/{guid}/droplets", list_package_droplets),
-        post("/v3/packages/{guid}/droplets", stage_package),
+        post("/v3/packages/{guid}/droplets", stage),
     ]

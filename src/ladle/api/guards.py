@@ -5,9 +5,9 @@ from __future__ import annotations
 from typing import TypeVar
 
 from ladle.api.routing import RequestContext
-from ladle.auth.permissions import SpaceRef
 from ladle.db.lookup import by_guid, space_ref_of_app
 from ladle.db.models import App, Build, Droplet, Organization, Package
+from ladle.db.permissions import SpaceRef
 from ladle.errors import CFError
 
 __all__ = [

@@ -9,38 +9,25 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator
-from datetime import UTC, datetime
 
-from sqlalchemy import select
 from starlette.concurrency import run_in_threadpool
 from starlette.responses import StreamingResponse
 
 from ladle.api.routing import RequestContext
-from ladle.db.models import Build, LogLine
+from ladle.db.logs import build_lines_after
+from ladle.db.models import LogLine
 from ladle.db.session import Database
+from ladle.db.states.build import BuildState
+from ladle.presenters.build_log import present_log_line
 
-__all__ = ["format_line", "stream_build_log"]
+__all__ = ["stream_build_log"]
 
 POLL = 0.25
 
 
-def format_line(line: LogLine) -> str:
-    when = datetime.fromtimestamp(line.timestamp / 1e9, UTC).strftime("%Y-%m-%dT%H:%M:%S.%f")[:-4] + "+0000"
-    return f"{when} [{line.source_type}/{line.instance_id}] {line.stream} {line.message}"
-
-
 def _next(db: Database, build_guid: str, after: int) -> tuple[list[LogLine], str | None]:
     with db.session() as s:
-        state = s.scalar(select(Build.state).where(Build.guid == build_guid))
-        rows = list(
-            s.scalars(
-                select(LogLine)
-                .where(LogLine.build_guid == build_guid, LogLine.id > after)
-                .order_by(LogLine.id)
-                .limit(1000)
-            )
-        )
-    return rows, state
+        return build_lines_after(s, build_guid, after)
 
 
 def stream_build_log(ctx: RequestContext, build_guid: str) -> StreamingResponse:
@@ -52,12 +39,12 @@ def stream_build_log(ctx: RequestContext, build_guid: str) -> StreamingResponse:
         while True:
             rows, state = await run_in_threadpool(_next, db, build_guid, after)
             for row in rows:
-                text = format_line(row)
+                text = present_log_line(row)
                 yield (f"data: {text}\n\n" if sse else text + "\n").encode()
             if rows:
                 after = rows[-1].id
                 continue
-            if state != "STAGING":
+            if state != BuildState.STAGING:
                 # The stager stores every line before it ends the build: nothing more will come.
                 if sse:
                     yield f"event: end\ndata: {state}\n\n".encode()

@@ -5,7 +5,7 @@ from __future__ import annotations
 from starlette.responses import Response
 from starlette.routing import BaseRoute
 
-from ladle.actions.jobs import add_job, start_job
+from ladle.actions.deletion import request_cascade_delete
 from ladle.actions.organizations import create_organization, update_organization
 from ladle.api.guards import require, require_active_org
 from ladle.api.listing import parse_list_or_raise
@@ -73,14 +73,7 @@ def update_org(ctx: RequestContext) -> Response:
 def delete_org(ctx: RequestContext) -> Response:
     org = readable_org(ctx, ctx.param("guid"))
     require(ctx.perms.is_admin)
-    job = add_job(
-        ctx.db,
-        "organization.delete",
-        resource_type="organization",
-        resource_guid=org.guid,
-        user_guid=ctx.user.user_guid,
-    )
-    return accepted_job(ctx, start_job(ctx.db, ctx.deps.executor, job))
+    return accepted_job(ctx, request_cascade_delete(ctx.db, ctx.deps.executor, org, ctx.user.user_guid))
 
 
 def routes() -> list[BaseRoute]:

@@ -7,23 +7,30 @@ from typing import Any
 from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
-from ladle.actions.package_bits import UploadedBits, accept_upload, request_package_delete
-from ladle.actions.packages import copy_package, create_package, update_package
+from ladle.actions.package_copy import copy_package
+from ladle.actions.package_upload import accept_upload
+from ladle.actions.packages import create_package, request_package_delete, update_package
 from ladle.api.guards import readable_app, readable_of_app, require, require_active_space, writable_app
 from ladle.api.listing import parse_list_or_raise, reject_nested_filters
 from ladle.api.responses import accepted_job, blob_download
 from ladle.api.routing import RequestContext, UploadSpec, cf_json, delete, get, patch, post, upload_endpoint
 from ladle.api.uploads import UploadForm
-from ladle.auth.permissions import SpaceRef
 from ladle.config import Settings
 from ladle.db.feature_flags import require_flag
 from ladle.db.lookup import by_guid, space_ref_of_app
 from ladle.db.metadata import load_metadata
 from ladle.db.models import App, Package
 from ladle.db.packages import packages_page
+from ladle.db.permissions import SpaceRef
+from ladle.db.states.package import PackageState
 from ladle.errors import CFError
 from ladle.messages.lists import ListSpec
-from ladle.messages.package_create import PackageCreate, parse_legacy_package_create, parse_package_create
+from ladle.messages.package_create import (
+    PackageCreate,
+    parse_legacy_package_create,
+    parse_package_copy,
+    parse_package_create,
+)
 from ladle.messages.package_update import parse_package_update
 from ladle.messages.package_upload import parse_package_upload
 from ladle.presenters.package import present_package
@@ -91,12 +98,8 @@ def create_legacy(ctx: RequestContext) -> Response:
 
 
 def _copy(ctx: RequestContext, source_guid: str) -> Response:
-    body = ctx.json()
-    relationships = body.get("relationships")
-    app_data = relationships.get("app", {}) if isinstance(relationships, dict) else {}
-    data = app_data.get("data") if isinstance(app_data, dict) else None
-    dest_guid = data.get("guid") if isinstance(data, dict) else None
-    dest = _writable_app_for_create(ctx, dest_guid if isinstance(dest_guid, str) else None)
+    msg = parse_package_copy(ctx.json())
+    dest = _writable_app_for_create(ctx, msg.app_guid)
     source = by_guid(ctx.db, Package, source_guid)
     source_app = by_guid(ctx.db, App, source.app_guid) if source else None
     source_ref = space_ref_of_app(ctx.db, source_app) if source_app else None
@@ -137,16 +140,8 @@ def upload(ctx: RequestContext) -> Response:
     if package.type != "bits":
         raise CFError("UnprocessableEntity", "Package type must be bits.")
     uploaded = form.files.get("bits")
-    bits = UploadedBits(uploaded.path, uploaded.digest) if uploaded else None
-    accept_upload(
-        ctx.db,
-        ctx.deps.executor,
-        package,
-        msg,
-        bits=bits,
-        user_guid=ctx.user.user_guid,
-        node=ctx.deps.runner.worker_id,
-    )
+    bits = uploaded.bits if uploaded else None
+    accept_upload(ctx.db, ctx.deps.executor, ctx.deps.blobstores, package, msg, bits=bits, user_guid=ctx.user.user_guid)
     # The job owns the file now; the request must not clean it up.
     form.files.pop("bits", None)
     return cf_json(_present(ctx, package))
@@ -157,7 +152,7 @@ def download(ctx: RequestContext) -> Response:
     require(ctx.perms.can_read_secrets_in_space(ref))
     if package.type != "bits":
         raise CFError("UnprocessableEntity", "Package type must be bits.")
-    if package.state != "READY":
+    if package.state != PackageState.READY:
         raise CFError("UnprocessableEntity", "Package has no bits to download.")
     return blob_download(
         ctx.deps.blobstores.packages, package.guid, media_type="application/zip", filename=f"{package.guid}.zip"

@@ -7,7 +7,6 @@ from typing import Any
 from starlette.responses import Response
 from starlette.routing import BaseRoute
 
-from ladle.actions.jobs import start_job
 from ladle.actions.roles import create_org_role, create_space_role, request_role_delete
 from ladle.api.guards import require, require_active_org, require_active_space
 from ladle.api.responses import accepted_job
@@ -130,8 +129,7 @@ def delete_role(ctx: RequestContext) -> Response:
         assert org is not None
         require(ctx.perms.can_write_org(org.guid))
         require_active_org(ctx, org)
-    job = request_role_delete(ctx.db, role, ctx.user.user_guid)
-    return accepted_job(ctx, start_job(ctx.db, ctx.deps.executor, job))
+    return accepted_job(ctx, request_role_delete(ctx.db, ctx.deps.executor, role, ctx.user.user_guid))
 
 
 def routes() -> list[BaseRoute]:

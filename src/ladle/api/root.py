@@ -2,17 +2,19 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Sequence
+
 from starlette.responses import PlainTextResponse, Response
 from starlette.routing import BaseRoute, Route
 
-from ladle import CC_API_VERSION
 from ladle.api.routing import RequestContext, cf_json, get
-from ladle.urls import link
+from ladle.presenters.root import present_global_root, present_info, present_v3_root
 
-__all__ = ["routes"]
+__all__ = ["V3_COLLECTIONS", "routes", "served_collections"]
 
-# Every collection Cloud Controller lists at /v3, in its order, served by Ladle or not:
-# the cf CLI v7 builds its URL table from this document.
+# Every collection Cloud Controller lists at /v3, in its order. ``GET /v3`` lists those of them
+# Ladle serves (the cf CLI v7 builds its URL table from that document), so serving a new one
+# is all it takes to list it.
 V3_COLLECTIONS = (
     "app_usage_events",
     "apps",
@@ -49,60 +51,36 @@ V3_COLLECTIONS = (
 )
 
 
+def served_collections(served: Iterable[BaseRoute]) -> list[str]:
+    """The collections of :data:`V3_COLLECTIONS` that ``served`` answers at ``/v3/<name>``."""
+    paths = {route.path for route in served if isinstance(route, Route)}
+    return [name for name in V3_COLLECTIONS if f"/v3/{name}" in paths]
+
+
 def global_root(ctx: RequestContext) -> Response:
-    base = ctx.urls.base
-    login = ctx.deps.settings.token_server_url
-    return cf_json(
-        {
-            "links": {
-                "self": link(base),
-                "cloud_controller_v3": {"href": f"{base}/v3", "meta": {"version": CC_API_VERSION}},
-                "network_policy_v0": link(f"{base}/networking/v0/external"),
-                "network_policy_v1": link(f"{base}/networking/v1/external"),
-                "login": link(login),
-                "uaa": link(login),
-                "credhub": None,
-                "routing": None,
-                "logging": None,
-                "log_cache": link(base),
-                "log_stream": None,
-                "app_ssh": None,
-            }
-        }
-    )
-
-
-def v3_root(ctx: RequestContext) -> Response:
-    links = {"self": link(ctx.urls.v3().rstrip("/"))}
-    links.update({name: link(ctx.urls.v3(name)) for name in V3_COLLECTIONS})
-    return cf_json({"links": links})
+    return cf_json(present_global_root(ctx.urls, ctx.deps.settings.token_server_url))
 
 
 def info(ctx: RequestContext) -> Response:
-    return cf_json(
-        {
-            "build": "",
-            "cli_version": {"minimum": "", "recommended": ""},
-            "custom": {},
-            "description": "",
-            "name": "",
-            "version": 0,
-            "osbapi_version": "2.15",
-            "rate_limits": {"enabled": False, "general_limit": 2000, "reset_interval_in_minutes": 30},
-            "links": {"self": link(ctx.urls.v3("info")), "support": link("")},
-        }
-    )
+    return cf_json(present_info(ctx.urls))
 
 
 async def healthz(_request: object) -> Response:
     return PlainTextResponse("OK")
 
 
-def routes() -> list[BaseRoute]:
+def routes(resources: Sequence[BaseRoute]) -> list[BaseRoute]:
+    """The root documents; ``/v3`` links to whichever collections ``resources`` serve."""
+    own = [get("/v3/info", info, access="public")]
+    collections = served_collections([*own, *resources])
+
+    def v3_root(ctx: RequestContext) -> Response:
+        return cf_json(present_v3_root(ctx.urls, collections))
+
     return [
         get("/", global_root, access="public"),
         get("/v3", v3_root, access="public"),
         get("/v3/", v3_root, access="public"),
-        get("/v3/info", info, access="public"),
+        *own,
         Route("/healthz", healthz, methods=["GET"]),
     ]

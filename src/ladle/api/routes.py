@@ -20,12 +20,12 @@ from ladle.api.guards import readable_app, require, require_active_space
 from ladle.api.listing import parse_list_or_raise, reject_nested_filters
 from ladle.api.responses import accepted_job
 from ladle.api.routing import RequestContext, cf_json, delete, get, no_content, patch, post
-from ladle.auth.permissions import SpaceRef
 from ladle.db.feature_flags import require_flag
 from ladle.db.lookup import by_guid, space_ref
 from ladle.db.metadata import load_metadata
 from ladle.db.models import Domain, Organization, Route, RouteDestination, Space
 from ladle.db.orgs_spaces import organizations_by_guid, spaces_by_guid
+from ladle.db.permissions import SpaceRef
 from ladle.db.routes import destinations_of, domains_by_guid, routes_page
 from ladle.errors import CFError
 from ladle.messages.lists import ListParams, ListSpec

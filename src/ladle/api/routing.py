@@ -23,15 +23,16 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
+from ladle.api.deps import Deps
 from ladle.api.uploads import receive_form
 from ladle.auth.identity import Identity
-from ladle.auth.permissions import Permissions
 from ladle.auth.tokens import InvalidToken
 from ladle.config import Settings
+from ladle.db.permissions import Permissions
 from ladle.db.revocation import is_revoked
-from ladle.deps import Deps
 from ladle.errors import UNKNOWN_ERROR, CFError, render_error
 from ladle.messages.query import QueryString
+from ladle.urls import Urls
 
 __all__ = [
     "JsonBody",
@@ -79,7 +80,7 @@ class RequestContext:
         return self.identity
 
     @property
-    def urls(self) -> Any:
+    def urls(self) -> Urls:
         return self.deps.urls
 
     def param(self, name: str) -> str:
@@ -203,7 +204,7 @@ def upload_endpoint(handler: Handler, spec: UploadSpec) -> Callable[[Request], A
         try:
             form = await receive_form(
                 request,
-                settings.data_dir / "tmp" / "uploads",
+                settings.scratch_dir / "uploads",
                 file_fields=spec.file_fields,
                 max_file_bytes=spec.max_bytes(settings),
                 too_large=lambda: spec.too_large(settings),

@@ -7,17 +7,17 @@ from typing import Any
 from starlette.responses import Response
 from starlette.routing import BaseRoute
 
-from ladle.actions.jobs import add_job, start_job
+from ladle.actions.deletion import request_cascade_delete
 from ladle.actions.spaces import create_space, update_space
 from ladle.api.guards import require, require_active_org, require_active_space
 from ladle.api.listing import parse_list_or_raise
 from ladle.api.responses import accepted_job
 from ladle.api.routing import RequestContext, cf_json, delete, get, patch, post
-from ladle.auth.permissions import SpaceRef
 from ladle.db.lookup import by_guid
 from ladle.db.metadata import load_metadata
 from ladle.db.models import Organization, Space
 from ladle.db.orgs_spaces import organizations_by_guid, spaces_page
+from ladle.db.permissions import SpaceRef
 from ladle.errors import CFError
 from ladle.messages.lists import ListSpec
 from ladle.messages.show import parse_show_query
@@ -103,8 +103,7 @@ def delete_space(ctx: RequestContext) -> Response:
     space, org, ref = readable_space(ctx, ctx.param("guid"))
     require(ctx.perms.can_write_org(org.guid))
     require_active_space(ctx, ref)
-    job = add_job(ctx.db, "space.delete", resource_type="space", resource_guid=space.guid, user_guid=ctx.user.user_guid)
-    return accepted_job(ctx, start_job(ctx.db, ctx.deps.executor, job))
+    return accepted_job(ctx, request_cascade_delete(ctx.db, ctx.deps.executor, space, ctx.user.user_guid))
 
 
 def routes() -> list[BaseRoute]:

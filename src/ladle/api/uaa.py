@@ -17,11 +17,17 @@ from urllib.parse import parse_qsl
 from starlette.responses import Response
 from starlette.routing import BaseRoute
 
-from ladle import __version__
 from ladle.actions.token_grants import GrantError, grant_tokens, may_revoke, revoke_token
 from ladle.actions.user_add import UserExists, add_user
 from ladle.api.routing import RequestContext, cf_json, delete, get, post
 from ladle.auth.tokens import CF_CLIENT, Client
+from ladle.presenters.uaa import (
+    present_login_info,
+    present_oauth_error,
+    present_openid_configuration,
+    present_scim_error,
+    present_scim_user,
+)
 
 __all__ = ["routes"]
 
@@ -30,33 +36,11 @@ CLIENTS = {CF_CLIENT.client_id: CF_CLIENT}
 
 def oauth_error(status: int, error: str, description: str) -> Response:
     headers = {"WWW-Authenticate": f'Bearer error="{error}", error_description="{description}"'}
-    return cf_json({"error": error, "error_description": description}, status=status, headers=headers)
-
-
-# The UAA release whose behaviour this token server follows; the cf CLI wants at least 4.26.0
-# before it sends --origin.
-UAA_COMPATIBLE_VERSION = "77.30.0"
+    return cf_json(present_oauth_error(error, description), status=status, headers=headers)
 
 
 def login_info(ctx: RequestContext) -> Response:
-    base = ctx.deps.settings.token_server_url
-    return cf_json(
-        {
-            "app": {"version": UAA_COMPATIBLE_VERSION},
-            "links": {
-                "uaa": base,
-                "passwd": "/forgot_password",
-                "login": base,
-                "register": "/create_account",
-            },
-            "zone_name": "uaa",
-            "entityID": "ladle",
-            "commit_id": f"ladle-{__version__}",
-            "idpDefinitions": {},
-            "prompts": {"username": ["text", "Email"], "password": ["password", "Password"]},
-            "timestamp": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S%z"),
-        }
-    )
+    return cf_json(present_login_info(ctx.deps.settings.token_server_url, datetime.now(UTC)))
 
 
 def _client(ctx: RequestContext, form: dict[str, str]) -> Client | None:
@@ -92,16 +76,7 @@ def token(ctx: RequestContext) -> Response:
 
 def openid_configuration(ctx: RequestContext) -> Response:
     assert ctx.deps.issuer is not None
-    base = ctx.deps.settings.token_server_url
-    return cf_json(
-        {
-            "issuer": ctx.deps.issuer.issuer,
-            "token_endpoint": f"{base}/oauth/token",
-            "jwks_uri": f"{base}/token_keys",
-            "grant_types_supported": ["password", "refresh_token", "client_credentials"],
-            "id_token_signing_alg_values_supported": ["RS256"],
-        }
-    )
+    return cf_json(present_openid_configuration(ctx.deps.issuer.issuer, ctx.deps.settings.token_server_url))
 
 
 def token_keys(ctx: RequestContext) -> Response:
@@ -123,7 +98,7 @@ def revoke(ctx: RequestContext) -> Response:
 
 
 def _scim_error(status: int, error: str, message: str) -> Response:
-    return cf_json({"error": error, "error_description": message, "message": message}, status=status)
+    return cf_json(present_scim_error(error, message), status=status)
 
 
 def scim_create_user(ctx: RequestContext) -> Response:
@@ -144,18 +119,7 @@ def scim_create_user(ctx: RequestContext) -> Response:
         guid = add_user(ctx.deps.db, username, password, email=email)
     except UserExists:
         return _scim_error(409, "scim_resource_already_exists", "Username already in use: " + username)
-    return cf_json(
-        {
-            "id": guid,
-            "userName": username,
-            "origin": "uaa",
-            "emails": [{"value": email or username, "primary": True}],
-            "active": True,
-            "verified": True,
-            "schemas": ["urn:scim:schemas:core:1.0"],
-        },
-        status=201,
-    )
+    return cf_json(present_scim_user(guid, username, email), status=201)
 
 
 def routes() -> list[BaseRoute]:

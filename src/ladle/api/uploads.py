@@ -21,6 +21,7 @@ from python_multipart.multipart import MultipartParser, parse_options_header
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import ClientDisconnect, Request
 
+from ladle.actions.uploads import UploadedBits
 from ladle.blobstore.base import Digest
 from ladle.blobstore.digest import HashingWriter
 from ladle.errors import CFError
@@ -38,6 +39,16 @@ class UploadedFile:
     filename: str | None
     path: Path
     digest: Digest
+
+    @property
+    def bits(self) -> UploadedBits:
+        """The file as an action takes it over."""
+        return UploadedBits(self.path, self.digest)
+
+    def head(self, size: int = 4) -> bytes:
+        """The file's first bytes (what kind of archive it is)."""
+        with open(self.path, "rb") as fh:
+            return fh.read(size)
 
 
 @dataclass

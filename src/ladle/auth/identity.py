@@ -38,10 +38,6 @@ class Identity:
     jti: str
     expires_at: int
 
-    @property
-    def is_user(self) -> bool:
-        return self.username is not None
-
     def has(self, scope: str) -> bool:
         return scope in self.scopes
 

@@ -73,14 +73,6 @@ class Archive:
         writing a new zip; otherwise the upload itself can be stored."""
         return any(e.kind == "symlink" for e in self.entries)
 
-    @property
-    def files(self) -> list[Entry]:
-        return [e for e in self.entries if e.kind == "file"]
-
-    @property
-    def uncompressed_size(self) -> int:
-        return sum(e.size for e in self.entries if e.kind == "file")
-
 
 def _normalise(name: str) -> str:
     if "\x00" in name or not name.strip("/"):

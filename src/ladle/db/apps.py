@@ -7,9 +7,9 @@ from typing import Any
 from sqlalchemy import Select, select
 from sqlalchemy.orm import Session
 
-from ladle.auth.permissions import Permissions
 from ladle.db.listing import Page, filter_common, paginate
 from ladle.db.models import App, Organization, Space
+from ladle.db.permissions import Permissions
 from ladle.messages.lists import ListParams
 
 __all__ = ["apps_page", "included_spaces_and_orgs", "readable"]

@@ -5,10 +5,11 @@ from __future__ import annotations
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from ladle.auth.permissions import Permissions
 from ladle.db.apps import readable
 from ladle.db.listing import Page, filter_common, paginate
 from ladle.db.models import App, Build, Droplet, Space
+from ladle.db.permissions import Permissions
+from ladle.db.states.droplet import DropletState
 from ladle.messages.lists import ListParams
 
 __all__ = ["builds_page", "droplets_page"]
@@ -40,7 +41,7 @@ def droplets_page(
 ) -> Page[Droplet]:
     """Droplets visible to the caller. STAGING droplets are never listed (as in CC)."""
     stmt = readable(select(Droplet).join(App, App.guid == Droplet.app_guid), perms, App.space_guid)
-    stmt = stmt.where(Droplet.state != "STAGING")
+    stmt = stmt.where(Droplet.state != DropletState.STAGING)
     if app_guid is not None:
         stmt = stmt.where(Droplet.app_guid == app_guid)
     if package_guid is not None:

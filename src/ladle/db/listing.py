@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any, Generic, TypeVar
 
 from sqlalchemy import ColumnElement, Select, and_, exists, false, func, or_, select, true
@@ -26,17 +26,17 @@ class Page(Generic[T]):
     total: int
 
 
-def _time_clause(column: Any, condition: TimeCondition) -> ColumnElement[bool]:
+def _time_clause(column: ColumnElement[datetime], condition: TimeCondition) -> ColumnElement[bool]:
     at = condition.at
     match condition.operator:
         case "lt":
-            return column < at  # type: ignore[no-any-return]
+            return column < at
         case "lte":
-            return column < at + _SECOND  # type: ignore[no-any-return]
+            return column < at + _SECOND
         case "gt":
-            return column >= at + _SECOND  # type: ignore[no-any-return]
+            return column >= at + _SECOND
         case "gte":
-            return column >= at  # type: ignore[no-any-return]
+            return column >= at
         case _:
             return and_(column >= at, column < at + _SECOND)
 

@@ -5,10 +5,10 @@ from __future__ import annotations
 from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
 
-from ladle.db.models import LogLine
-from ladle.db.transitions import rows_changed
+from ladle.db.models import Build, LogLine
+from ladle.db.session import rows_changed
 
-__all__ = ["prune_log_lines", "read_lines"]
+__all__ = ["build_lines_after", "prune_log_lines", "read_lines"]
 
 
 def read_lines(
@@ -23,6 +23,18 @@ def read_lines(
         .limit(limit)
     )
     return list(session.scalars(stmt))
+
+
+def build_lines_after(
+    session: Session, build_guid: str, after: int, limit: int = 1000
+) -> tuple[list[LogLine], str | None]:
+    """A build's lines stored after line ``after`` (by id), and the build's state (None if gone),
+    read together so a follower knows whether more can come."""
+    state = session.scalar(select(Build.state).where(Build.guid == build_guid))
+    rows = session.scalars(
+        select(LogLine).where(LogLine.build_guid == build_guid, LogLine.id > after).order_by(LogLine.id).limit(limit)
+    )
+    return list(rows), state
 
 
 def prune_log_lines(session: Session, keep_per_source: int) -> int:

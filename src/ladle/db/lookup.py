@@ -7,9 +7,9 @@ from typing import TypeVar
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from ladle.auth.permissions import SpaceRef
 from ladle.db import models
 from ladle.db.models import App, Organization, Resource, Space
+from ladle.db.permissions import SpaceRef
 
 __all__ = ["by_guid", "resource_exists", "space_ref", "space_ref_of_app"]
 

@@ -299,7 +299,8 @@ class Job(Resource):
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     # Which worker holds the job and until when; another worker may take it after that.
     claimed_by: Mapped[str | None] = mapped_column(String(255))
-    # Set when only one worker can run the job (it needs a file on that machine).
+    # No longer set: uploads reach jobs through the blob store, so any node runs any job. The
+    # column stays until a migration drops it.
     node: Mapped[str | None] = mapped_column(String(255))
     claimed_until: Mapped[datetime | None] = mapped_column(DateTime)
 

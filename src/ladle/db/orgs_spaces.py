@@ -5,9 +5,9 @@ from __future__ import annotations
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from ladle.auth.permissions import Permissions
 from ladle.db.listing import Page, filter_common, paginate
 from ladle.db.models import Organization, Space
+from ladle.db.permissions import Permissions
 from ladle.messages.lists import ListParams
 
 __all__ = ["organizations_by_guid", "organizations_page", "spaces_by_guid", "spaces_page"]

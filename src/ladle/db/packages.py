@@ -5,14 +5,13 @@ from __future__ import annotations
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from ladle.auth.permissions import Permissions
 from ladle.db.apps import readable
 from ladle.db.listing import Page, filter_common, paginate
 from ladle.db.models import App, Package, Space
-from ladle.db.transitions import move_state
+from ladle.db.permissions import Permissions
 from ladle.messages.lists import ListParams
 
-__all__ = ["move_package_state", "packages_page"]
+__all__ = ["packages_page"]
 
 
 def packages_page(
@@ -37,7 +36,3 @@ def packages_page(
             App.space_guid.in_(select(Space.guid).where(Space.organization_guid.in_(arrays["organization_guids"])))
         )
     return paginate(session, stmt, Package, params)
-
-
-def move_package_state(session: Session, guid: str, expected: str, **values: object) -> bool:
-    return move_state(session, Package, guid, expected, **values)

@@ -2,13 +2,26 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from ladle.db.models import App, Organization, Space
-from ladle.staging.environment import AppPlacement
 
-__all__ = ["placement_of"]
+__all__ = ["AppPlacement", "placement_of"]
+
+
+@dataclass(frozen=True)
+class AppPlacement:
+    """An app with the names of where it lives."""
+
+    app_guid: str
+    app_name: str
+    space_guid: str
+    space_name: str
+    org_guid: str
+    org_name: str
 
 
 def placement_of(session: Session, app: App) -> AppPlacement:

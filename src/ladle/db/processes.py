@@ -8,9 +8,9 @@ from dataclasses import dataclass
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from ladle.auth.permissions import Permissions
 from ladle.db.listing import Page, filter_common, paginate
 from ladle.db.models import App, Droplet, Process, Space
+from ladle.db.permissions import Permissions
 from ladle.messages.lists import ListParams
 
 __all__ = ["ProcessContext", "process_contexts", "process_of_app", "processes_page"]

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from sqlalchemy import or_, select
+from sqlalchemy import Select, or_, select
 from sqlalchemy.orm import Session
 
-from ladle.auth.permissions import ORG_ROLE_TYPES, Permissions
+from ladle.auth.roles import ORG_ROLE_TYPES
 from ladle.db.listing import Page, filter_common, paginate
 from ladle.db.models import Role, User
+from ladle.db.permissions import Permissions
 from ladle.messages.lists import ListParams
 
 __all__ = [
@@ -21,7 +22,7 @@ __all__ = [
 ]
 
 
-def readable_roles(perms: Permissions):  # type: ignore[no-untyped-def]
+def readable_roles(perms: Permissions) -> Select[Role]:
     """Roles in spaces the caller may read, and org roles of orgs they belong to."""
     stmt = select(Role)
     if perms.reads_globally:
@@ -46,7 +47,7 @@ def roles_page(session: Session, perms: Permissions, params: ListParams) -> Page
     return paginate(session, stmt, Role, params, default_order=[Role.created_at])
 
 
-def readable_users(perms: Permissions):  # type: ignore[no-untyped-def]
+def readable_users(perms: Permissions) -> Select[User]:
     """Everyone for global readers; otherwise yourself and members of orgs you belong to."""
     stmt = select(User)
     if perms.reads_globally:

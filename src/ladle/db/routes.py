@@ -8,9 +8,9 @@ from collections.abc import Iterable
 from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session
 
-from ladle.auth.permissions import Permissions
 from ladle.db.listing import Page, filter_common, paginate
 from ladle.db.models import Domain, Organization, Route, RouteDestination, Space
+from ladle.db.permissions import Permissions
 from ladle.messages.lists import ListParams
 
 __all__ = [

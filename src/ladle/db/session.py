@@ -4,12 +4,17 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import Engine, create_engine, event
+from sqlalchemy import CursorResult, Engine, Result, create_engine, event
 from sqlalchemy.orm import Session, sessionmaker
 
-__all__ = ["Database"]
+__all__ = ["Database", "rows_changed"]
+
+
+def rows_changed(result: Result[Any]) -> int:
+    """How many rows an UPDATE or DELETE touched (``Session.execute`` types its result loosely)."""
+    return cast(CursorResult[Any], result).rowcount
 
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:

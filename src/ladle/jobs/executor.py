@@ -1,15 +1,16 @@
 """What runs background work, and the shape of one kind of job.
 
 An :class:`Executor` is handed job guids after the row that describes the job has been
-committed. The in-process executor runs them on threads of the server; a distributed one hands
-them to separate worker processes. Either way the job's state lives in its DB row, so
-``/v3/jobs/:guid`` reads the same whichever runs it.
+committed, and runs each with the function it was started with (a :class:`~ladle.jobs.runner.JobRunner`'s
+``run``). The in-process executor runs them on threads of this process; a distributed one hands
+them to worker processes, each running its own runner. Either way the job's state lives in its
+DB row, so ``/v3/jobs/:guid`` reads the same whichever runs it.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any, Protocol
 
 from ladle.blobstore import Blobstores
@@ -17,6 +18,18 @@ from ladle.config import Settings
 from ladle.db.session import Database
 
 __all__ = ["Executor", "JobContext", "JobKind", "PeriodicTask"]
+
+
+class Executor(Protocol):
+    def start(self, run_job: Callable[[str], None]) -> None:
+        """Begin running submitted jobs, each with ``run_job(guid)``."""
+        ...
+
+    def submit(self, job_guid: str) -> None:
+        """Hand over a job whose row is committed. Before :meth:`start` it waits for the start."""
+        ...
+
+    def shutdown(self, wait: bool = True) -> None: ...
 
 
 @dataclass
@@ -28,12 +41,8 @@ class JobContext:
     db: Database
     settings: Settings
     blobstores: Blobstores
-    warnings: list[str] = field(default_factory=list)
-    # Hands a job this one committed to a worker now (without it, the sweep finds it later).
-    submit: Callable[[str], None] = field(default=lambda _guid: None)
-
-    def warn(self, message: str) -> None:
-        self.warnings.append(message)
+    # Hands a job this one committed to the executor now (without it, the sweep finds it later).
+    submit: Callable[[str], None]
 
 
 @dataclass(frozen=True)
@@ -43,7 +52,7 @@ class JobKind:
     operation: str
     run: Callable[[JobContext], None]
     # How many times the job may be started in all. A job found abandoned (its worker died)
-    # with attempts left is started again; otherwise it fails and ``on_abandoned`` tidies up.
+    # with attempts left is started again; otherwise it fails and ``on_failure`` tidies up.
     max_attempts: int = 1
     on_failure: Callable[[JobContext, str], None] | None = None
 
@@ -51,16 +60,8 @@ class JobKind:
 @dataclass(frozen=True)
 class PeriodicTask:
     """Housekeeping that runs every ``interval`` seconds (sweeps, pruning). It must be idempotent:
-    with several servers, each runs it."""
+    with several nodes, each runs it."""
 
     name: str
     interval: float
     run: Callable[[], object]
-
-
-class Executor(Protocol):
-    def start(self) -> None: ...
-
-    def submit(self, job_guid: str) -> None: ...
-
-    def shutdown(self, wait: bool = True) -> None: ...

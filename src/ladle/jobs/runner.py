@@ -1,15 +1,16 @@
 """Running one job: claim its row, run its kind, record the outcome.
 
-This is the only code that changes a job's state after it was created. A claim is a lease:
-the worker that holds it renews it while the job runs, and a job whose lease ran out (its
-worker died) can be claimed again by anyone.
+This is the only code that changes a job's row after it was created. A claim is a lease: the
+runner holding it renews it while the job runs (``Housekeeping`` calls :meth:`JobRunner.renew_leases`),
+and a job whose lease ran out (its worker died) can be claimed again by any runner.
 """
 
 from __future__ import annotations
 
 import logging
+import threading
 import traceback
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from datetime import timedelta
 
 from sqlalchemy import or_, select, update
@@ -18,10 +19,10 @@ from ladle.blobstore import Blobstores
 from ladle.clock import utcnow
 from ladle.config import Settings
 from ladle.db.models import Job
-from ladle.db.session import Database
-from ladle.db.transitions import rows_changed
+from ladle.db.session import Database, rows_changed
+from ladle.db.states.job import JobState, move_job
 from ladle.errors import UNKNOWN_ERROR, CFError
-from ladle.jobs.executor import JobContext, JobKind
+from ladle.jobs.executor import Executor, JobContext, JobKind
 
 __all__ = ["LEASE_SECONDS", "JobRunner"]
 
@@ -42,14 +43,18 @@ class JobRunner:
         blobstores: Blobstores,
         kinds: Mapping[str, JobKind],
         worker_id: str,
+        *,
+        executor: Executor,
     ) -> None:
         self.db = db
         self.settings = settings
         self.blobstores = blobstores
         self.kinds = kinds
         self.worker_id = worker_id
-        # Set by the executor running this runner: how a job starts follow-up jobs at once.
-        self.submit: Callable[[str], None] = lambda _guid: None
+        # Where jobs started by a job go.
+        self.executor = executor
+        self._running: set[str] = set()
+        self._lock = threading.Lock()
 
     def claim(self, guid: str) -> bool:
         """Take the job if it is unfinished and nobody holds a live lease on it."""
@@ -59,8 +64,7 @@ class JobRunner:
                 update(Job)
                 .where(
                     Job.guid == guid,
-                    Job.state == "PROCESSING",
-                    or_(Job.node.is_(None), Job.node == self.worker_id),
+                    Job.state == JobState.PROCESSING,
                     or_(Job.claimed_until.is_(None), Job.claimed_until < now, Job.claimed_by == self.worker_id),
                 )
                 .values(
@@ -73,13 +77,16 @@ class JobRunner:
             s.commit()
             return rows_changed(result) > 0
 
-    def renew(self, guids: list[str]) -> None:
+    def renew_leases(self) -> None:
+        """Extend the lease of every job this runner is running."""
+        with self._lock:
+            guids = list(self._running)
         if not guids:
             return
         with self.db.session() as s:
             s.execute(
                 update(Job)
-                .where(Job.guid.in_(guids), Job.claimed_by == self.worker_id, Job.state == "PROCESSING")
+                .where(Job.guid.in_(guids), Job.claimed_by == self.worker_id, Job.state == JobState.PROCESSING)
                 .values(claimed_until=utcnow() + timedelta(seconds=LEASE_SECONDS))
                 .execution_options(synchronize_session=False)
             )
@@ -89,6 +96,15 @@ class JobRunner:
         """Claim and run one job; a job someone else holds is left alone."""
         if not self.claim(guid):
             return
+        with self._lock:
+            self._running.add(guid)
+        try:
+            self._run_claimed(guid)
+        finally:
+            with self._lock:
+                self._running.discard(guid)
+
+    def _run_claimed(self, guid: str) -> None:
         with self.db.session() as s:
             job = s.scalars(select(Job).where(Job.guid == guid)).one()
             ctx = JobContext(
@@ -99,7 +115,7 @@ class JobRunner:
                 db=self.db,
                 settings=self.settings,
                 blobstores=self.blobstores,
-                submit=self.submit,
+                submit=self.executor.submit,
             )
             attempts = job.attempts
         kind = self.kinds.get(ctx.operation)
@@ -133,17 +149,13 @@ class JobRunner:
 
     def _finish(self, ctx: JobContext, error: dict[str, object] | None, reason: str | None) -> None:
         with self.db.session() as s:
-            s.execute(
-                update(Job)
-                .where(Job.guid == ctx.guid)
-                .values(
-                    state="FAILED" if error else "COMPLETE",
-                    errors=[error] if error else [],
-                    warnings=[{"detail": w} for w in ctx.warnings],
-                    claimed_until=None,
-                    updated_at=utcnow(),
-                )
-                .execution_options(synchronize_session=False)
+            move_job(
+                s,
+                ctx.guid,
+                JobState.PROCESSING,
+                JobState.FAILED if error else JobState.COMPLETE,
+                errors=[error] if error else [],
+                claimed_until=None,
             )
             s.commit()
         if error:
@@ -168,17 +180,15 @@ class JobRunner:
         worker held before it restarted.
         """
         now = utcnow()
-        held_by_nobody = or_(
+        condition = or_(
             Job.claimed_until < now,
             (Job.claimed_until.is_(None)) & (Job.created_at < now - timedelta(seconds=UNCLAIMED_GRACE)),
         )
-        condition = held_by_nobody
         if at_startup:
-            # Before this worker starts, anything it held or was bound to is certainly abandoned.
-            condition = or_(held_by_nobody, Job.claimed_by == self.worker_id, Job.node == self.worker_id)
-        mine = or_(Job.node.is_(None), Job.node == self.worker_id)
+            # Before this worker starts, anything it held is certainly abandoned.
+            condition = or_(condition, Job.claimed_by == self.worker_id)
         with self.db.session() as s:
             rows = s.scalars(
-                select(Job.guid).where(Job.state == "PROCESSING", mine, condition).order_by(Job.id).limit(limit)
+                select(Job.guid).where(Job.state == JobState.PROCESSING, condition).order_by(Job.id).limit(limit)
             ).all()
         return list(rows)

@@ -1,17 +1,22 @@
-"""``POST /v3/buildpacks`` and ``PATCH /v3/buildpacks/:guid``."""
+"""``POST /v3/buildpacks``, ``PATCH /v3/buildpacks/:guid`` and ``POST /v3/buildpacks/:guid/upload``."""
 
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from ladle.messages.base import Errors, is_int, unknown_fields
+from ladle.errors import CFError
+from ladle.messages.base import Errors, is_int, quote_list, unknown_fields
 from ladle.messages.metadata import MetadataUpdate, parse_metadata
 
-__all__ = ["BuildpackChange", "parse_buildpack_create", "parse_buildpack_update"]
+__all__ = ["BuildpackChange", "parse_buildpack_create", "parse_buildpack_update", "parse_buildpack_upload"]
 
 MAX = 250
+UPLOAD_FIELDS = ("bits_name", "bits_path", "upload_start_time")
+ZIP_MAGIC = b"PK\x03\x04"
+GZIP_MAGIC = b"\x1f\x8b\x08"
 _NAME = re.compile(r"\A[-\w]+\Z", re.ASCII)
 
 
@@ -77,3 +82,23 @@ def parse_buildpack_update(body: dict[str, Any]) -> BuildpackChange:
     errors.raise_if_any()
     values: dict[str, Any] = {k: body[k] for k in ("name", "stack", "position", "enabled", "locked") if k in body}
     return BuildpackChange(values, metadata)
+
+
+def parse_buildpack_upload(fields: Mapping[str, str], *, filename: str | None, head: bytes | None, size: int) -> str:
+    """The multipart form of an upload: one file part ``bits`` whose first bytes are ``head``
+    (None when no file came). Returns the file name to keep."""
+    problems = []
+    extra = [k for k in fields if k not in UPLOAD_FIELDS]
+    if extra:
+        problems.append(f"Unknown field(s): {quote_list(extra)}")
+    name = filename or "bits"
+    if head is None:
+        problems.append("A buildpack zip file must be uploaded as 'bits'")
+    else:
+        if not (head.startswith(ZIP_MAGIC) or head.startswith(GZIP_MAGIC)):
+            problems.append(f"{name} is not a zip or gzip archive")
+        if size == 0:
+            problems.append(f"{name} cannot be empty")
+    if problems:
+        raise CFError("UnprocessableEntity", "Uploaded buildpack file is invalid: " + ", ".join(problems))
+    return filename or "buildpack.zip"

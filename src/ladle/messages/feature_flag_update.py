@@ -10,13 +10,14 @@ from ladle.messages.base import Errors, unknown_fields
 __all__ = ["FeatureFlagUpdate", "parse_feature_flag_update"]
 
 MAX_MESSAGE = 250
-_UNSET = object()
 
 
 @dataclass(frozen=True)
 class FeatureFlagUpdate:
     enabled: bool | None
-    custom_error_message: str | object | None  # _UNSET when not given
+    # Whether the body set ``custom_error_message`` (to a text, or to null to clear it).
+    changes_message: bool
+    custom_error_message: str | None
 
 
 def parse_feature_flag_update(body: dict[str, Any]) -> FeatureFlagUpdate:
@@ -25,8 +26,8 @@ def parse_feature_flag_update(body: dict[str, Any]) -> FeatureFlagUpdate:
     enabled = body.get("enabled")
     if "enabled" in body and not isinstance(enabled, bool):
         errors.add("enabled", "must be a boolean")
-    message = body.get("custom_error_message", _UNSET)
-    if message is not _UNSET and message is not None:
+    message = body.get("custom_error_message")
+    if message is not None:
         if not isinstance(message, str):
             errors.add("custom_error_message", "must be a string")
         elif len(message) < 1:
@@ -34,8 +35,8 @@ def parse_feature_flag_update(body: dict[str, Any]) -> FeatureFlagUpdate:
         elif len(message) > MAX_MESSAGE:
             errors.add("custom_error_message", f"is too long (maximum is {MAX_MESSAGE} characters)")
     errors.raise_if_any()
-    return FeatureFlagUpdate(enabled if isinstance(enabled, bool) else None, message)
-
-
-def is_set(value: object) -> bool:
-    return value is not _UNSET
+    return FeatureFlagUpdate(
+        enabled if isinstance(enabled, bool) else None,
+        "custom_error_message" in body,
+        message if isinstance(message, str) else None,
+    )

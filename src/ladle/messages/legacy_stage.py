@@ -14,6 +14,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from ladle.messages.base import Errors, is_int, unknown_fields
+from ladle.messages.build_create import BuildCreate
+from ladle.messages.lifecycle import LifecycleRequest
 
 __all__ = ["LegacyStage", "parse_legacy_stage"]
 
@@ -37,6 +39,29 @@ class LegacyStage:
     memory_mb: int | None
     disk_mb: int | None
     environment_variables: dict[str, str]
+
+    def build_create(self, package_guid: str, package_type: str, buildpacks: list[str] | None) -> BuildCreate:
+        """The build this request stands for; ``buildpacks`` are the names or URLs to stage with
+        (the admin buildpack's name when the request named one by guid)."""
+        data: dict[str, Any] = {}
+        if buildpacks is not None:
+            data["buildpacks"] = buildpacks
+        if self.stack is not None:
+            data["stack"] = self.stack
+        lifecycle = None
+        if package_type == "docker":
+            lifecycle = LifecycleRequest("docker", {}) if data else None
+        else:
+            lifecycle = LifecycleRequest("buildpack", data)
+        return BuildCreate(
+            package_guid=package_guid,
+            lifecycle=lifecycle,
+            staging_memory_in_mb=self.memory_mb,
+            staging_disk_in_mb=self.disk_mb,
+            staging_log_rate_limit=None,
+            environment_variables=self.environment_variables,
+            metadata=None,
+        )
 
 
 def _env(value: Any, attribute: str, errors: Errors) -> dict[str, str]:

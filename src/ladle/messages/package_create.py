@@ -1,4 +1,5 @@
-"""``POST /v3/packages`` and the seed's older ``POST /v3/apps/:guid/packages``."""
+"""``POST /v3/packages`` (a new package, or a copy with ``?source_guid=``) and the seed's older
+``POST /v3/apps/:guid/packages``."""
 
 from __future__ import annotations
 
@@ -9,7 +10,14 @@ from ladle.messages.base import Errors, unknown_fields
 from ladle.messages.metadata import MetadataUpdate, parse_metadata
 from ladle.messages.relationships import parse_to_one
 
-__all__ = ["DockerData", "PackageCreate", "parse_legacy_package_create", "parse_package_create"]
+__all__ = [
+    "DockerData",
+    "PackageCopy",
+    "PackageCreate",
+    "parse_legacy_package_create",
+    "parse_package_copy",
+    "parse_package_create",
+]
 
 PACKAGE_TYPES = ("bits", "docker")
 
@@ -27,6 +35,21 @@ class PackageCreate:
     app_guid: str | None
     docker: DockerData | None
     metadata: MetadataUpdate | None
+
+
+@dataclass(frozen=True)
+class PackageCopy:
+    # None when the body names no app; Cloud Controller answers that as an invalid app.
+    app_guid: str | None
+
+
+def parse_package_copy(body: dict[str, Any]) -> PackageCopy:
+    """The destination of a copy: ``{"relationships": {"app": {"data": {"guid": ...}}}}``."""
+    relationships = body.get("relationships")
+    app = relationships.get("app") if isinstance(relationships, dict) else None
+    data = app.get("data") if isinstance(app, dict) else None
+    guid = data.get("guid") if isinstance(data, dict) else None
+    return PackageCopy(guid if isinstance(guid, str) else None)
 
 
 def _docker_data(data: Any, errors: Errors) -> DockerData | None:

@@ -6,7 +6,7 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
-from ladle.auth.permissions import ORG_ROLE_TYPES, SPACE_ROLE_TYPES
+from ladle.auth.roles import ORG_ROLE_TYPES, SPACE_ROLE_TYPES
 from ladle.messages.base import Errors, unknown_fields
 from ladle.messages.relationships import to_one_guid
 

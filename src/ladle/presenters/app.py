@@ -9,7 +9,7 @@ from ladle.db.metadata import Metadata
 from ladle.db.models import App
 from ladle.urls import Urls, link, mask_credentials
 
-__all__ = ["present_app", "present_lifecycle"]
+__all__ = ["present_app", "present_current_droplet", "present_lifecycle"]
 
 
 def present_lifecycle(lifecycle_type: str, buildpacks: list[str] | None, stack: str | None) -> dict[str, Any]:
@@ -50,5 +50,16 @@ def present_app(app: App, metadata: Metadata, urls: Urls) -> dict[str, Any]:
             "revisions": link(urls.v3("apps", g, "revisions")),
             "deployed_revisions": link(urls.v3("apps", g, "revisions", "deployed")),
             "features": link(urls.v3("apps", g, "features")),
+        },
+    }
+
+
+def present_current_droplet(app: App, urls: Urls) -> dict[str, Any]:
+    """The app's ``current_droplet`` relationship."""
+    return {
+        "data": {"guid": app.droplet_guid},
+        "links": {
+            "self": link(urls.v3("apps", app.guid, "relationships", "current_droplet")),
+            "related": link(urls.v3("apps", app.guid, "droplets", "current")),
         },
     }

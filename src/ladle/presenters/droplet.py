@@ -6,12 +6,13 @@ from typing import Any
 
 from ladle.clock import format_timestamp
 from ladle.db.metadata import Metadata
-from ladle.db.models import Droplet
+from ladle.db.models import Build, Droplet
+from ladle.db.states.droplet import DropletState
 from ladle.presenters.build import error_text
 from ladle.presenters.redaction import Redaction, redact, redact_object
 from ladle.urls import Urls, link
 
-__all__ = ["present_droplet"]
+__all__ = ["present_droplet", "present_legacy_staging"]
 
 
 def _checksum(droplet: Droplet) -> dict[str, str] | None:
@@ -34,9 +35,9 @@ def present_droplet(
     }
     if droplet.package_guid:
         links["package"] = link(urls.v3("packages", droplet.package_guid))
-    if droplet.state == "AWAITING_UPLOAD":
+    if droplet.state == DropletState.AWAITING_UPLOAD:
         links["upload"] = link(urls.v3("droplets", g, "upload"), "POST")
-    if droplet.state == "STAGED" and not docker:
+    if droplet.state == DropletState.STAGED and not docker:
         links["download"] = link(urls.v3("droplets", g, "download"))
     return {
         "guid": g,
@@ -54,4 +55,16 @@ def present_droplet(
         "relationships": {"app": {"data": {"guid": droplet.app_guid}}},
         "metadata": metadata.to_dict(),
         "links": links,
+    }
+
+
+def present_legacy_staging(droplet: dict[str, Any], build: Build, environment: dict[str, Any]) -> dict[str, Any]:
+    """The seeds' staging answer: the droplet, with the staging fields those documents showed."""
+    # The seed shows the memory limit as megabytes; the buildpack's process is given "<n>m".
+    shown_env = {**environment, "MEMORY_LIMIT": build.staging_memory_in_mb}
+    return {
+        **droplet,
+        "environment_variables": shown_env,
+        "staging_memory_in_mb": build.staging_memory_in_mb,
+        "staging_disk_in_mb": build.staging_disk_in_mb,
     }

@@ -6,6 +6,7 @@ from typing import Any
 
 from ladle.clock import format_timestamp
 from ladle.db.models import Job
+from ladle.db.states.job import JobState
 from ladle.urls import Urls, link
 
 __all__ = ["present_job"]
@@ -21,7 +22,7 @@ def present_job(job: Job, urls: Urls, *, resource_exists: bool) -> dict[str, Any
         "updated_at": format_timestamp(job.updated_at),
         "operation": job.operation,
         "state": job.state,
-        "errors": [] if job.state == "COMPLETE" else list(job.errors or []),
+        "errors": [] if job.state == JobState.COMPLETE else list(job.errors or []),
         "warnings": list(job.warnings or []),
         "links": links,
     }

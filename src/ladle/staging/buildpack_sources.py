@@ -156,24 +156,17 @@ def _admin(source: BuildpackSource, shared_dir: Path, store: Blobstore) -> Path:
         fcntl.flock(lock, fcntl.LOCK_EX)  # one staging unpacks it, the others wait and reuse it
         if target.is_dir():
             return target
-        local = store.local_path(source.blob_key)
         temporary = shared_dir / f".{target.name}.{uuid.uuid4().hex}"
-        zip_path = temporary.with_suffix(".zip")
         try:
-            if local is None or not local.exists():
-                try:
-                    with store.open(source.blob_key) as blob, open(zip_path, "wb") as out:
-                        shutil.copyfileobj(blob, out, 1024 * 1024)
-                except BlobNotFound:
-                    raise BuildpackFetchError(f"the bits of buildpack {source.name} are missing") from None
-                local = zip_path
-            extract_zip(local, temporary, BUILDPACK_LIMITS)
+            with store.open_local(source.blob_key) as local:
+                extract_zip(local, temporary, BUILDPACK_LIMITS)
             _readable_by_all(temporary)
             os.replace(temporary, target)
+        except BlobNotFound:
+            raise BuildpackFetchError(f"the bits of buildpack {source.name} are missing") from None
         except InvalidArchive as exc:
             raise BuildpackFetchError(f"buildpack {source.name} is not a valid zip: {exc}") from None
         finally:
-            zip_path.unlink(missing_ok=True)
             shutil.rmtree(temporary, ignore_errors=True)
     return target
 

@@ -4,24 +4,13 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping
-from dataclasses import dataclass
 from typing import Any
 
-__all__ = ["AppPlacement", "as_process_env", "staging_environment", "vcap_application"]
+from ladle.db.placement import AppPlacement
+
+__all__ = ["as_process_env", "staging_environment", "vcap_application"]
 
 FILE_DESCRIPTORS = 16384
-
-
-@dataclass(frozen=True)
-class AppPlacement:
-    """An app with the names of where it lives."""
-
-    app_guid: str
-    app_name: str
-    space_guid: str
-    space_name: str
-    org_guid: str
-    org_name: str
 
 
 def vcap_application(

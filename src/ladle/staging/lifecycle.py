@@ -105,23 +105,6 @@ class StagingResult:
     def buildpack_key(self) -> str:
         return self.buildpacks[-1].key if self.buildpacks else ""
 
-    def result_json(self) -> dict[str, Any]:
-        """The builder's ``result.json``, which Cloud Controller turns into the droplet."""
-        out: dict[str, Any] = {
-            "process_types": self.process_types,
-            "lifecycle_type": "buildpack",
-            "lifecycle_metadata": {
-                "buildpack_key": self.buildpack_key,
-                "detected_buildpack": self.detected_buildpack,
-                "buildpacks": [{"key": b.key, "name": b.name, "version": b.version} for b in self.buildpacks],
-            },
-            "processes": [{"type": t, "command": c} for t, c in sorted(self.process_types.items())],
-            "execution_metadata": "",
-        }
-        if self.sidecars:
-            out["sidecars"] = self.sidecars
-        return out
-
 
 def _bin(path: Path) -> Path:
     """A buildpack's root: zips with one top-level folder hold the real one inside it."""

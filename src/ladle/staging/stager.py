@@ -17,19 +17,18 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import select
+from sqlalchemy.orm import Session
 
-from ladle.actions.retention import expire_old_bits
 from ladle.bits.archive import ArchiveLimits, InvalidArchive
 from ladle.bits.extract import extract_tgz, extract_zip
 from ladle.blobstore import BlobNotFound, Blobstores
-from ladle.clock import utcnow
 from ladle.db.buildpacks import admin_buildpacks_named, detectable_buildpacks
 from ladle.db.lookup import by_guid
 from ladle.db.models import App, Build, Droplet, Package, Process
 from ladle.db.placement import placement_of
 from ladle.db.session import Database
-from ladle.db.transitions import move_state
+from ladle.db.states.build import BuildState, fail_build, stage_build
 from ladle.errors import CFError
 from ladle.jobs.executor import JobContext
 from ladle.sandbox import SandboxConfig
@@ -61,11 +60,13 @@ from ladle.staging.sandbox import (
 from ladle.staging.xxhash import key_hash
 from ladle.urls import mask_credentials
 
-__all__ = ["CANCELLED", "StagingFailed", "fail_build", "run_staging", "staging_error"]
+__all__ = ["CANCELLED", "OnStaged", "StagingFailed", "run_staging", "staging_error"]
 
 log = logging.getLogger("ladle.staging")
 
 CANCELLED = "cancelled"
+# What the caller adds to the transaction that marks a build (the guid) STAGED.
+OnStaged = Callable[[Session, str], None]
 CANCEL_CHECK_EVERY = 1.0
 PACKAGE_LIMITS = ArchiveLimits(max_size=8 * 1024 * 1024 * 1024)
 
@@ -120,7 +121,7 @@ class _Plan:
 def _load_plan(ctx: JobContext) -> _Plan | None:
     with ctx.db.session() as s:
         build = by_guid(s, Build, ctx.resource_guid or "")
-        if build is None or build.state != "STAGING":
+        if build is None or build.state != BuildState.STAGING:
             return None
         app = by_guid(s, App, build.app_guid)
         package = by_guid(s, Package, build.package_guid or "")
@@ -187,7 +188,7 @@ def _cancel_check(db: Database, build_guid: str) -> Callable[[], bool]:
         if not cancelled and now - last >= CANCEL_CHECK_EVERY:
             last = now
             with db.session() as s:
-                cancelled = s.scalar(select(Build.state).where(Build.guid == build_guid)) != "STAGING"
+                cancelled = s.scalar(select(Build.state).where(Build.guid == build_guid)) != BuildState.STAGING
         return cancelled
 
     return check
@@ -217,30 +218,32 @@ class _Phases:
             self.seconds[name] = round(time.perf_counter() - started, 3)
 
 
-def run_staging(ctx: JobContext) -> None:
+def run_staging(ctx: JobContext, on_staged: OnStaged | None = None) -> bool:
+    """Stage the job's build; True if it ended STAGED (False: failed, cancelled or gone).
+    ``on_staged`` runs in the transaction that marks the build STAGED."""
     try:
         plan = _load_plan(ctx)
     except StagingFailed as exc:
         fail_build(ctx.db, ctx.resource_guid or "", exc.error_id, exc.description)
-        return
+        return False
     if plan is None:
-        return  # cancelled (or finished) before a worker picked it up
+        return False  # cancelled (or finished) before a worker picked it up
     settings = ctx.settings
     scratch = settings.scratch_dir / "staging" / plan.build_guid
     shutil.rmtree(scratch, ignore_errors=True)
     build_log = BuildLog(ctx.db, plan.app_guid, plan.build_guid, plan.log_rate_limit)
     if plan.lifecycle_type == "docker":
-        _stage_docker(ctx, plan, build_log)
-        return
+        return _stage_docker(ctx, plan, build_log, on_staged)
     say = build_log.write
+    staged = False
     sandbox: Sandbox | None = None
     phases = _Phases()
     try:
         workspace = Workspace(scratch / "droplet", scratch / "cache")
         with phases("package"):
-            _unpack_package(ctx.blobstores, plan, workspace, scratch, say)
+            _unpack_package(ctx.blobstores, plan, workspace, say)
         with phases("cache_restore"):
-            _restore_cache(ctx.blobstores, plan, workspace, scratch, say)
+            _restore_cache(ctx.blobstores, plan, workspace, say)
         if not plan.sources:
             raise staging_error("StagingError", CFError("NoBuildpacksFound").detail)
         sandbox_config = SandboxConfig.from_settings(settings)
@@ -295,7 +298,9 @@ def run_staging(ctx: JobContext) -> None:
             raise staging_error("StagingError", "Start command not specified")
         say("Uploading droplet, build artifacts cache...")
         with phases("droplet"):
-            _store_droplet(ctx, plan, workspace, scratch, result=result, build_log=build_log)
+            staged = _store_droplet(
+                ctx, plan, workspace, scratch, result=result, build_log=build_log, on_staged=on_staged
+            )
     except StagingCancelled:
         say("Staging was cancelled")
     except StagingFailed as exc:
@@ -309,9 +314,10 @@ def run_staging(ctx: JobContext) -> None:
         build_log.close()
         shutil.rmtree(scratch, ignore_errors=True)
         log.info("staging ended", extra={"build": plan.build_guid, "phase_seconds": phases.seconds})
+    return staged
 
 
-def _stage_docker(ctx: JobContext, plan: _Plan, build_log: BuildLog) -> None:
+def _stage_docker(ctx: JobContext, plan: _Plan, build_log: BuildLog, on_staged: OnStaged | None) -> bool:
     try:
         result = inspect_image(
             plan.docker_image or "",
@@ -325,40 +331,32 @@ def _stage_docker(ctx: JobContext, plan: _Plan, build_log: BuildLog) -> None:
         build_log.write(str(exc))
         build_log.close()
         fail_build(ctx.db, plan.build_guid, "StagingError", CFError("StagingError", str(exc)).detail)
-        return
+        return False
     build_log.write("Staging Complete")
     build_log.close()
     staged = _mark_staged(
         ctx,
         plan,
+        on_staged,
         process_types=result.process_types,
         execution_metadata=result.execution_metadata,
         image=result.image,
         docker_username=plan.docker_username,
         docker_password=plan.docker_password,
     )
-    if not staged:
-        return  # cancelled meanwhile
-    log.info("docker staging complete", extra={"build": plan.build_guid, "image": result.image})
-    _expire_old_bits(ctx, plan.app_guid)
+    if staged:  # else cancelled meanwhile
+        log.info("docker staging complete", extra={"build": plan.build_guid, "image": result.image})
+    return staged
 
 
-def _unpack_package(
-    blobstores: Blobstores, plan: _Plan, ws: Workspace, scratch: Path, say: Callable[[str], None]
-) -> None:
+def _unpack_package(blobstores: Blobstores, plan: _Plan, ws: Workspace, say: Callable[[str], None]) -> None:
     say("Downloading app package...")
-    local = blobstores.packages.local_path(plan.package_guid)
-    if local is None or not local.exists():
-        local = scratch / "package.zip"
-        scratch.mkdir(parents=True, exist_ok=True)
-        try:
-            with blobstores.packages.open(plan.package_guid) as blob, open(local, "wb") as out:
-                shutil.copyfileobj(blob, out, 1024 * 1024)
-        except BlobNotFound:
-            raise staging_error("StagingError", "the package's bits are missing") from None
-    say(f"Downloaded app package ({_size(local.stat().st_size)})")
     try:
-        extract_zip(local, ws.build_dir, PACKAGE_LIMITS)
+        with blobstores.packages.open_local(plan.package_guid) as local:
+            say(f"Downloaded app package ({_size(local.stat().st_size)})")
+            extract_zip(local, ws.build_dir, PACKAGE_LIMITS)
+    except BlobNotFound:
+        raise staging_error("StagingError", "the package's bits are missing") from None
     except InvalidArchive as exc:
         say(str(exc))
         raise staging_error("StagingError", "staging failed") from None
@@ -368,28 +366,22 @@ def _cache_key(plan: _Plan) -> str:
     return f"{plan.app_guid}/{plan.stack or 'none'}"
 
 
-def _restore_cache(
-    blobstores: Blobstores, plan: _Plan, ws: Workspace, scratch: Path, say: Callable[[str], None]
-) -> None:
+def _restore_cache(blobstores: Blobstores, plan: _Plan, ws: Workspace, say: Callable[[str], None]) -> None:
     ws.cache_dir.mkdir(parents=True, exist_ok=True)
     store = blobstores.buildpack_cache
     key = _cache_key(plan)
     if not store.exists(key):
         return
     say("Downloading build artifacts cache...")
-    archive = scratch / "cache.tgz"
     try:
-        with store.open(key) as blob, open(archive, "wb") as out:
-            shutil.copyfileobj(blob, out, 1024 * 1024)
-        extract_tgz(archive, ws.cache_dir)
-        say(f"Downloaded build artifacts cache ({_size(archive.stat().st_size)})")
+        with store.open_local(key) as archive:
+            extract_tgz(archive, ws.cache_dir)
+            say(f"Downloaded build artifacts cache ({_size(archive.stat().st_size)})")
     except (BlobNotFound, OSError, ValueError) as exc:
         # A missing or damaged cache only costs time: stage without it.
         say(f"Failed to download build artifacts cache: {exc}")
         shutil.rmtree(ws.cache_dir, ignore_errors=True)
         ws.cache_dir.mkdir(parents=True, exist_ok=True)
-    finally:
-        archive.unlink(missing_ok=True)
 
 
 def _sandbox_unavailable(exc: JailError, say: Callable[[str], None]) -> StagingFailed:
@@ -435,8 +427,15 @@ def _fetch_buildpacks(
 
 
 def _store_droplet(
-    ctx: JobContext, plan: _Plan, ws: Workspace, scratch: Path, *, result: StagingResult, build_log: BuildLog
-) -> None:
+    ctx: JobContext,
+    plan: _Plan,
+    ws: Workspace,
+    scratch: Path,
+    *,
+    result: StagingResult,
+    build_log: BuildLog,
+    on_staged: OnStaged | None,
+) -> bool:
     say = build_log.write
     for empty in ("tmp", "logs"):
         (ws.droplet_root / empty).mkdir(exist_ok=True)
@@ -456,6 +455,7 @@ def _store_droplet(
     staged = _mark_staged(
         ctx,
         plan,
+        on_staged,
         process_types=result.process_types,
         execution_metadata="",
         buildpack_receipts=_receipts(plan, result),
@@ -467,37 +467,20 @@ def _store_droplet(
     if not staged:
         # Cancelled at the last moment: the build's failure stands; the blob goes.
         ctx.blobstores.droplets.delete(plan.droplet_guid)
-        return
+        return False
     log.info("staging complete", extra={"build": plan.build_guid, "droplet": plan.droplet_guid, "bytes": digest.size})
-    _expire_old_bits(ctx, plan.app_guid)
-
-
-def _mark_staged(ctx: JobContext, plan: _Plan, **droplet: object) -> bool:
-    """Build and droplet STAGED together, only if the build is still STAGING (not cancelled)."""
-    with ctx.db.session() as s:
-        if not move_state(s, Build, plan.build_guid, "STAGING", state="STAGED", droplet_guid=plan.droplet_guid):
-            s.rollback()
-            return False
-        s.execute(
-            update(Droplet)
-            .where(Droplet.guid == plan.droplet_guid)
-            .values(state="STAGED", updated_at=utcnow(), **droplet)
-            .execution_options(synchronize_session=False)
-        )
-        s.commit()
     return True
 
 
-def _expire_old_bits(ctx: JobContext, app_guid: str) -> None:
-    # The staging has succeeded whatever happens here; a failure only delays the clean-up.
-    try:
-        with ctx.db.session() as s:
-            job = expire_old_bits(s, ctx.settings, app_guid)
-            s.commit()
-        if job is not None:
-            ctx.submit(job.guid)
-    except Exception:
-        log.exception("expiring old packages and droplets failed", extra={"app": app_guid})
+def _mark_staged(ctx: JobContext, plan: _Plan, on_staged: OnStaged | None, **droplet: object) -> bool:
+    """Build and droplet STAGED together, only if the build is still STAGING (not cancelled).
+    The app's current droplet stays as it is: clients assign it (as with Cloud Controller)."""
+    with ctx.db.session() as s:
+        staged = stage_build(s, plan.build_guid, make_current=False, **droplet)
+        if staged and on_staged is not None:
+            on_staged(s, plan.build_guid)
+        s.commit()
+    return staged
 
 
 def _receipts(plan: _Plan, result: StagingResult) -> list[dict[str, Any]]:
@@ -516,19 +499,3 @@ def _receipts(plan: _Plan, result: StagingResult) -> list[dict[str, Any]]:
             }
         )
     return receipts
-
-
-def fail_build(db: Database, build_guid: str, error_id: str, description: str) -> bool:
-    """Move a STAGING build (and its droplet) to FAILED; False if it was no longer staging."""
-    with db.session() as s:
-        failed = move_state(
-            s, Build, build_guid, "STAGING", state="FAILED", error_id=error_id, error_description=description
-        )
-        s.execute(
-            update(Droplet)
-            .where(Droplet.build_guid == build_guid, Droplet.state == "STAGING")
-            .values(state="FAILED", error_id=error_id, error_description=description, updated_at=utcnow())
-            .execution_options(synchronize_session=False)
-        )
-        s.commit()
-    return failed

@@ -5,15 +5,18 @@ from __future__ import annotations
 from ladle.actions import (
     buildpacks,
     deletion,
+    droplet_copy,
+    droplet_upload,
     droplets,
     manifest_apply,
-    package_bits,
+    package_copy,
+    package_upload,
+    packages,
     retention,
     routes,
     staging_jobs,
 )
 from ladle.jobs.executor import JobKind
-from ladle.staging import stager
 
 __all__ = ["job_kinds"]
 
@@ -26,19 +29,24 @@ def job_kinds() -> dict[str, JobKind]:
         JobKind("organization.delete", deletion.run_organization_delete, max_attempts=3),
         JobKind("role.delete", deletion.run_role_delete, max_attempts=3),
         JobKind("route.delete", routes.run_route_delete, max_attempts=3),
+        JobKind("space.delete_unmapped_routes", routes.run_unmapped_routes_delete, max_attempts=3),
         # Applying a manifest is not idempotent halfway (scales, routes): one attempt, as in CC.
         JobKind("space.apply_manifest", manifest_apply.run_apply_manifest),
-        JobKind("space.delete_unmapped_routes", routes.run_unmapped_routes_delete, max_attempts=3),
-        # An upload's file does not survive a restart, so an interrupted upload fails cleanly.
-        JobKind("package.upload", package_bits.run_package_upload, on_failure=package_bits.fail_upload),
-        JobKind("package.copy", package_bits.run_package_copy, max_attempts=3, on_failure=package_bits.fail_copy),
-        JobKind("package.delete", package_bits.run_package_delete, max_attempts=3),
-        # A staging cut short by a crash starts again once; its build is failed after that.
-        JobKind("droplet.upload", droplets.run_droplet_upload, on_failure=droplets.fail_droplet_upload),
-        JobKind("droplet.copy", droplets.run_droplet_copy, max_attempts=3, on_failure=droplets.fail_droplet_copy),
+        # An upload job takes its file out of the uploads bucket, so once started it cannot start
+        # again: an interrupted upload fails cleanly (one that never started resumes).
+        JobKind("package.upload", package_upload.run_package_upload, on_failure=package_upload.fail_upload),
+        JobKind(
+            "package.copy", package_copy.run_package_copy, max_attempts=3, on_failure=package_copy.fail_package_copy
+        ),
+        JobKind("package.delete", packages.run_package_delete, max_attempts=3),
+        JobKind("droplet.upload", droplet_upload.run_droplet_upload, on_failure=droplet_upload.fail_droplet_upload),
+        JobKind(
+            "droplet.copy", droplet_copy.run_droplet_copy, max_attempts=3, on_failure=droplet_copy.fail_droplet_copy
+        ),
         JobKind("droplet.delete", droplets.run_droplet_delete, max_attempts=3),
         JobKind("bits.delete_expired", retention.run_expired_blob_delete, max_attempts=3),
-        JobKind("build.stage", stager.run_staging, max_attempts=2, on_failure=staging_jobs.fail_staging),
+        # A staging cut short by a crash starts again once; its build is failed after that.
+        JobKind("build.stage", staging_jobs.run_build_stage, max_attempts=2, on_failure=staging_jobs.fail_staging),
         JobKind("buildpack.upload", buildpacks.run_buildpack_upload, on_failure=buildpacks.fail_buildpack_upload),
         JobKind("buildpack.delete", buildpacks.run_buildpack_delete, max_attempts=3),
         JobKind("app.clear_buildpack_cache", staging_jobs.run_clear_buildpack_cache, max_attempts=3),

@@ -16,15 +16,7 @@ from sqlalchemy.orm import Session
 from ladle.auth.identity import ADMIN_READ_ONLY, BUILD_STATE_UPDATER, Identity
 from ladle.db.models import Role, Space
 
-__all__ = ["ORG_ROLE_TYPES", "SPACE_ROLE_TYPES", "Permissions", "SpaceRef"]
-
-ORG_ROLE_TYPES = (
-    "organization_user",
-    "organization_auditor",
-    "organization_manager",
-    "organization_billing_manager",
-)
-SPACE_ROLE_TYPES = ("space_developer", "space_manager", "space_auditor", "space_supporter")
+__all__ = ["Permissions", "SpaceRef"]
 
 
 @dataclass(frozen=True)

@@ -1,16 +1,16 @@
-"""The long-lived parts a server is built from, assembled once in :func:`ladle.app.create_app`."""
+"""What request handlers reach: the node's services, and the parts only the web layer needs."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 
 from ladle.auth.tokens import TokenIssuer, TokenVerifier
-from ladle.auth.users import SeenUsers
 from ladle.blobstore import Blobstores
 from ladle.config import Settings
 from ladle.db.session import Database
+from ladle.db.users import SeenUsers
 from ladle.jobs.executor import Executor
-from ladle.jobs.runner import JobRunner
+from ladle.services import Services
 from ladle.urls import Urls
 
 __all__ = ["Deps"]
@@ -18,13 +18,25 @@ __all__ = ["Deps"]
 
 @dataclass
 class Deps:
-    settings: Settings
-    db: Database
+    services: Services
     urls: Urls
     verifier: TokenVerifier
     # None when tokens come from an external UAA.
     issuer: TokenIssuer | None
-    executor: Executor
-    runner: JobRunner
-    blobstores: Blobstores
     seen_users: SeenUsers = field(default_factory=SeenUsers)
+
+    @property
+    def settings(self) -> Settings:
+        return self.services.settings
+
+    @property
+    def db(self) -> Database:
+        return self.services.db
+
+    @property
+    def blobstores(self) -> Blobstores:
+        return self.services.blobstores
+
+    @property
+    def executor(self) -> Executor:
+        return self.services.executor

@@ -1,0 +1,116 @@
+"""The composition root: every long-lived part of a Ladle node, built once from :class:`Settings`.
+
+This is the one place where backends are chosen (``settings.blobstore``, ``settings.executor``)
+and parts are wired to each other. ``ladle serve`` wraps a :class:`Services` in the ASGI app
+(``ladle.app``); a process that only runs jobs (a future ``ladle worker``) builds the same
+:class:`Services`, calls :meth:`Services.start`, and never imports the web layer. A new part (an
+app runner, a router) gets its ``make_*`` function here, chosen by a setting the same way.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import re
+import socket
+from dataclasses import dataclass
+from datetime import timedelta
+
+from ladle.actions.job_kinds import job_kinds
+from ladle.actions.recovery import recover_at_startup, sweep_orphan_blobs
+from ladle.actions.staging_jobs import fail_expired_builds
+from ladle.blobstore import Blobstores, local_blobstores
+from ladle.bootstrap import prepare_database
+from ladle.config import ConfigError, Settings
+from ladle.db.logs import prune_log_lines
+from ladle.db.revocation import prune_revoked
+from ladle.db.session import Database
+from ladle.jobs.executor import Executor, PeriodicTask
+from ladle.jobs.housekeeping import Housekeeping
+from ladle.jobs.inprocess import InProcessExecutor
+from ladle.jobs.runner import JobRunner
+
+__all__ = ["Services", "build_services", "make_blobstores", "make_executor", "node_id", "periodic_tasks"]
+
+log = logging.getLogger("ladle")
+
+# Orphan blobs younger than this are spared: they may belong to a write whose row is not
+# committed yet (on this node or another).
+ORPHAN_GRACE = timedelta(hours=1)
+# Unfinished writes older than this belong to a node that died and never came back.
+STALE_WRITE = timedelta(days=1)
+
+
+@dataclass
+class Services:
+    settings: Settings
+    # Who this node is: job leases and temporary blob writes carry it.
+    node_id: str
+    db: Database
+    blobstores: Blobstores
+    executor: Executor
+    runner: JobRunner
+    housekeeping: Housekeeping
+
+    def start(self) -> None:
+        """Put straight what this node left behind, then run jobs and housekeeping."""
+        recover_at_startup(self.settings, self.db, self.blobstores, self.runner, orphan_grace=ORPHAN_GRACE)
+        self.executor.start(self.runner.run)
+        self.housekeeping.start()
+
+    def stop(self) -> None:
+        self.housekeeping.stop()
+        self.executor.shutdown(wait=False)
+        self.db.dispose()
+
+
+def node_id(settings: Settings) -> str:
+    """This host and data directory, in characters safe in file names and keys."""
+    host = re.sub(r"[^A-Za-z0-9_-]", "_", socket.gethostname()) or "host"
+    return f"{host}-{hashlib.sha1(str(settings.data_dir).encode()).hexdigest()[:8]}"
+
+
+def make_blobstores(settings: Settings, node: str) -> Blobstores:
+    match settings.blobstore:
+        case "local":
+            return local_blobstores(settings.blobstore_root, node)
+        case other:
+            raise ConfigError(f"unknown blobstore {other!r}")
+
+
+def make_executor(settings: Settings) -> Executor:
+    match settings.executor:
+        case "inprocess":
+            return InProcessExecutor(workers=settings.job_workers)
+        case other:
+            raise ConfigError(f"unknown executor {other!r}")
+
+
+def periodic_tasks(db: Database, blobstores: Blobstores, settings: Settings) -> list[PeriodicTask]:
+    def prune_tokens() -> None:
+        with db.session() as s:
+            prune_revoked(s)
+
+    def prune_logs() -> None:
+        with db.session() as s:
+            prune_log_lines(s, settings.max_log_lines_per_app)
+
+    return [
+        PeriodicTask("orphan-blobs", 3600, lambda: sweep_orphan_blobs(db, blobstores, ORPHAN_GRACE)),
+        PeriodicTask("stale-writes", 6 * 3600, lambda: blobstores.sweep_temporaries(STALE_WRITE)),
+        PeriodicTask("revoked-tokens", 3600, prune_tokens),
+        PeriodicTask("expired-builds", 60, lambda: fail_expired_builds(db, settings)),
+        PeriodicTask("log-lines", 600, prune_logs),
+    ]
+
+
+def build_services(settings: Settings) -> Services:
+    """Every part, migrated and wired, not yet started."""
+    db = Database(settings.effective_database_url)
+    prepare_database(settings, db)
+    node = node_id(settings)
+    blobstores = make_blobstores(settings, node)
+    executor = make_executor(settings)
+    runner = JobRunner(db, settings, blobstores, job_kinds(), node, executor=executor)
+    housekeeping = Housekeeping(runner, executor, periodic_tasks(db, blobstores, settings))
+    return Services(settings, node, db, blobstores, executor, runner, housekeeping)
