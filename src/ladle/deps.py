@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from ladle.auth.tokens import TokenIssuer, TokenVerifier
@@ -16,6 +17,10 @@ from ladle.urls import Urls
 __all__ = ["Deps"]
 
 
+def _nothing() -> None:
+    return None
+
+
 @dataclass
 class Deps:
     settings: Settings
@@ -28,3 +33,6 @@ class Deps:
     runner: JobRunner
     blobstores: Blobstores
     seen_users: SeenUsers = field(default_factory=SeenUsers)
+    # Called after a commit that changed desired state (instances, versions, tasks, deployments),
+    # so a runner can act at once instead of at its next poll. A no-op until a runner hangs on it.
+    notify_desired_state: Callable[[], None] = _nothing

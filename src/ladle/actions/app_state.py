@@ -1,35 +1,62 @@
-"""Starting and stopping an app: the desired state of the app and of all its processes.
+"""Starting, stopping and restarting an app: the desired state of the app and of its processes.
 
-Ladle stages and stores; it does not run instances. Start and stop record what the user asked
-for, with Cloud Controller's preconditions, so clients that push and start apps work through.
+A runner acts on it: it runs the instances of STARTED processes and stops the others. Each
+process's ``version`` names one generation of instances. As in Cloud Controller, a process
+gets a new version whenever it goes from STOPPED to STARTED, so a restart (stop, then start)
+replaces every instance, and starting an app after its droplet changed runs the new droplet.
 """
 
 from __future__ import annotations
 
-from sqlalchemy import update
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from ladle.actions.app_create import check_lifecycle_flags
+from ladle.actions.audit import actor_of, app_target, record_event
+from ladle.actions.desired_state import Notify, commit_desired_state
 from ladle.auth.identity import Identity
-from ladle.clock import utcnow
+from ladle.clock import new_guid, utcnow
 from ladle.db.models import App, Process
 from ladle.errors import CFError
 
-__all__ = ["set_app_state"]
+__all__ = ["restart_app", "set_app_state"]
+
+NO_DROPLET = "Assign a droplet before starting this app."
 
 
-def set_app_state(session: Session, app: App, state: str, identity: Identity) -> App:
-    if state == "STARTED":
-        if app.droplet_guid is None:
-            raise CFError("UnprocessableEntity", "Assign a droplet before starting this app.")
-        check_lifecycle_flags(session, app.lifecycle_type, identity)
+def _move_processes(session: Session, app: App, state: str) -> None:
     now = utcnow()
+    for process in session.scalars(select(Process).where(Process.app_guid == app.guid)):
+        if state == "STARTED" and process.state != "STARTED":
+            process.version = new_guid()
+        process.state, process.updated_at = state, now
     app.state, app.updated_at = state, now
-    session.execute(
-        update(Process)
-        .where(Process.app_guid == app.guid)
-        .values(state=state, updated_at=now)
-        .execution_options(synchronize_session=False)
-    )
-    session.commit()
+
+
+def _check_startable(session: Session, app: App, identity: Identity) -> None:
+    if app.droplet_guid is None:
+        raise CFError("UnprocessableEntity", NO_DROPLET)
+    check_lifecycle_flags(session, app.lifecycle_type, identity)
+
+
+def set_app_state(
+    session: Session, app: App, state: str, *, identity: Identity, organization_guid: str, notify: Notify
+) -> App:
+    if state == "STARTED":
+        _check_startable(session, app, identity)
+    _move_processes(session, app, state)
+    event = "audit.app.start" if state == "STARTED" else "audit.app.stop"
+    record_event(session, event, actor_of(identity), app_target(app, organization_guid))
+    commit_desired_state(session, notify)
+    return app
+
+
+def restart_app(session: Session, app: App, *, identity: Identity, organization_guid: str, notify: Notify) -> App:
+    """Stop and start in one transaction: every process gets a new version, so the runner
+    replaces each instance (a runner never sees the app stopped in between)."""
+    _check_startable(session, app, identity)
+    _move_processes(session, app, "STOPPED")
+    _move_processes(session, app, "STARTED")
+    record_event(session, "audit.app.restart", actor_of(identity), app_target(app, organization_guid))
+    commit_desired_state(session, notify)
     return app

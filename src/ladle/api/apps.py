@@ -8,7 +8,7 @@ from starlette.responses import Response
 from starlette.routing import BaseRoute
 
 from ladle.actions.app_create import create_app
-from ladle.actions.app_state import set_app_state
+from ladle.actions.app_state import restart_app, set_app_state
 from ladle.actions.app_update import update_app
 from ladle.actions.jobs import add_job, start_job
 from ladle.actions.staging_jobs import request_clear_buildpack_cache
@@ -119,28 +119,33 @@ def clear_buildpack_cache(ctx: RequestContext) -> Response:
     return accepted_job(ctx, request_clear_buildpack_cache(ctx.db, ctx.deps.executor, app, ctx.user.user_guid))
 
 
-def _change_state(ctx: RequestContext, *states: str) -> Response:
+def _managed_app(ctx: RequestContext) -> tuple[App, str]:
     app, ref = readable_app(ctx, ctx.param("guid"))
     require(ctx.perms.can_manage_apps_in_space(ref))
     require_active_space(ctx, ref)
-    if "STARTED" in states and app.droplet_guid is None:
-        # Checked before anything changes, so a restart without a droplet does not stop the app.
-        raise CFError("UnprocessableEntity", "Assign a droplet before starting this app.")
-    for state in states:
-        set_app_state(ctx.db, app, state, ctx.user)
-    return cf_json(_present(ctx, app))
+    return app, ref.org_guid
 
 
 def start(ctx: RequestContext) -> Response:
-    return _change_state(ctx, "STARTED")
+    app, org_guid = _managed_app(ctx)
+    set_app_state(
+        ctx.db, app, "STARTED", identity=ctx.user, organization_guid=org_guid, notify=ctx.deps.notify_desired_state
+    )
+    return cf_json(_present(ctx, app))
 
 
 def stop(ctx: RequestContext) -> Response:
-    return _change_state(ctx, "STOPPED")
+    app, org_guid = _managed_app(ctx)
+    set_app_state(
+        ctx.db, app, "STOPPED", identity=ctx.user, organization_guid=org_guid, notify=ctx.deps.notify_desired_state
+    )
+    return cf_json(_present(ctx, app))
 
 
 def restart(ctx: RequestContext) -> Response:
-    return _change_state(ctx, "STOPPED", "STARTED")
+    app, org_guid = _managed_app(ctx)
+    restart_app(ctx.db, app, identity=ctx.user, organization_guid=org_guid, notify=ctx.deps.notify_desired_state)
+    return cf_json(_present(ctx, app))
 
 
 def routes() -> list[BaseRoute]:

@@ -7,16 +7,19 @@ from typing import TypeVar
 from ladle.api.routing import RequestContext
 from ladle.auth.permissions import SpaceRef
 from ladle.db.lookup import by_guid, space_ref_of_app
-from ladle.db.models import App, Build, Droplet, Organization, Package
+from ladle.db.models import App, Build, Droplet, Organization, Package, Process
+from ladle.db.processes import process_of_app
 from ladle.errors import CFError
 
 __all__ = [
     "readable_app",
     "readable_of_app",
+    "readable_process",
     "require",
     "require_active_org",
     "require_active_space",
     "writable_app",
+    "writable_process",
 ]
 
 AppOwned = TypeVar("AppOwned", Build, Droplet, Package)
@@ -74,3 +77,34 @@ def writable_app(ctx: RequestContext, guid: str | None, *, missing: CFError) -> 
     require(ctx.perms.can_write_to_space(ref))
     require_active_space(ctx, ref)
     return app
+
+
+def readable_process(ctx: RequestContext) -> tuple[Process, App, SpaceRef]:
+    """The process a ``/v3/processes/{guid}`` or ``/v3/apps/{guid}/processes/{type}`` path names.
+
+    Nested paths answer "App not found" for an app the caller cannot see, then "Process not
+    found" for a type it lacks; the flat path answers "Process not found" for both.
+    """
+    if "type" in ctx.path_params:
+        app, ref = readable_app(ctx, ctx.param("guid"))
+        process = process_of_app(ctx.db, app.guid, ctx.param("type"))
+        if process is None:
+            raise CFError("ResourceNotFound", "Process not found")
+        return process, app, ref
+    not_found = CFError("ResourceNotFound", "Process not found")
+    found = by_guid(ctx.db, Process, ctx.param("guid"))
+    owner = by_guid(ctx.db, App, found.app_guid) if found else None
+    if found is None or owner is None:
+        raise not_found
+    ref = space_ref_of_app(ctx.db, owner)
+    if not ctx.perms.can_read_from_space(ref):
+        raise not_found
+    return found, owner, ref
+
+
+def writable_process(ctx: RequestContext) -> tuple[Process, App, SpaceRef]:
+    """A readable process the caller may manage (Space Developer or Supporter, or admin)."""
+    process, app, ref = readable_process(ctx)
+    require(ctx.perms.can_manage_apps_in_space(ref))
+    require_active_space(ctx, ref)
+    return process, app, ref
