@@ -38,6 +38,7 @@ from ladle.api import (
     sidecars,
     spaces,
     stacks,
+    tasks,
     uaa,
     users,
 )
@@ -123,6 +124,7 @@ def _routes(deps: Deps) -> list[BaseRoute]:
         processes,
         process_stats,
         sidecars,
+        tasks,
         packages,
         resource_matches,
         builds,

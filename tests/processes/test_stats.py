@@ -222,7 +222,7 @@ def test_embed_process_instances(world: World, started: dict[str, Any]) -> None:
     assert list(body)[list(body).index("relationships") - 1] == "process_instances"
     assert body["process_instances"] == [{"index": 0, "state": "RUNNING", "since": Between(5, 10)}]
     shown = world.admin.get(f"/v3/processes/{started['guid']}", params={"embed": "process_instances"}).json()
-    assert shown["process_instances"] == body["process_instances"]
+    assert shown["process_instances"] == [{"index": 0, "state": "RUNNING", "since": Between(5, 10)}]
     assert "process_instances" not in world.admin.get(f"/v3/processes/{started['guid']}").json()
     r = world.admin.get("/v3/processes", params={"embed": "routes,process_instances,process_instances"})
     assert r.status_code == 400
