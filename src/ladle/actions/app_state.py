@@ -19,12 +19,13 @@ from ladle.clock import new_guid, utcnow
 from ladle.db.models import App, Process
 from ladle.errors import CFError
 
-__all__ = ["restart_app", "set_app_state"]
+__all__ = ["move_processes", "restart_app", "set_app_state"]
 
 NO_DROPLET = "Assign a droplet before starting this app."
 
 
-def _move_processes(session: Session, app: App, state: str) -> None:
+def move_processes(session: Session, app: App, state: str) -> None:
+    """The app and all its processes to ``state`` (in the caller's transaction)."""
     now = utcnow()
     for process in session.scalars(select(Process).where(Process.app_guid == app.guid)):
         if state == "STARTED" and process.state != "STARTED":
@@ -44,7 +45,7 @@ def set_app_state(
 ) -> App:
     if state == "STARTED":
         _check_startable(session, app, identity)
-    _move_processes(session, app, state)
+    move_processes(session, app, state)
     event = "audit.app.start" if state == "STARTED" else "audit.app.stop"
     record_event(session, event, actor_of(identity), app_target(app, organization_guid))
     commit_desired_state(session, notify)
@@ -55,8 +56,8 @@ def restart_app(session: Session, app: App, *, identity: Identity, organization_
     """Stop and start in one transaction: every process gets a new version, so the runner
     replaces each instance (a runner never sees the app stopped in between)."""
     _check_startable(session, app, identity)
-    _move_processes(session, app, "STOPPED")
-    _move_processes(session, app, "STARTED")
+    move_processes(session, app, "STOPPED")
+    move_processes(session, app, "STARTED")
     record_event(session, "audit.app.restart", actor_of(identity), app_target(app, organization_guid))
     commit_desired_state(session, notify)
     return app
