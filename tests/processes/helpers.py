@@ -10,16 +10,27 @@ from typing import Any
 
 from ladle.clock import utcnow
 from ladle.db.models import Instance
-from tests.support.cf import Api, World
+from tests.support.cf import ROLES, Api, World
 
 __all__ = [
+    "CANNOT_SEE",
+    "MANAGE",
+    "NOT_AUTHORIZED",
+    "WRITE",
     "Between",
     "add_instance",
     "cf_error",
     "deployable_app",
     "expected_process",
+    "role_matrix",
     "staged_droplet",
 ]
+
+
+# cf-run.md section 1: who cannot see a space's apps, who writes (W) and who manages (M) them.
+CANNOT_SEE = frozenset({"org_auditor", "org_billing_manager", "no_role"})
+WRITE = frozenset({"admin", "space_developer"})
+MANAGE = WRITE | {"space_supporter"}
 
 
 class Between:
@@ -39,6 +50,9 @@ class Between:
 
 def cf_error(detail: str, title: str = "CF-UnprocessableEntity", code: int = 10008) -> dict[str, Any]:
     return {"errors": [{"detail": detail, "title": title, "code": code}]}
+
+
+NOT_AUTHORIZED = cf_error("You are not authorized to perform the requested action", "CF-NotAuthorized", 10003)
 
 
 def _droplet_tgz() -> bytes:
@@ -139,3 +153,13 @@ def expected_process(base: str, app: dict[str, Any], process: dict[str, Any], **
     }
     body.update(changes)
     return body
+
+
+def role_matrix(world: World) -> dict[str, Any]:
+    """A started app in a new space, and a client for each of Cloud Controller's roles there."""
+    org = world.org()
+    space = world.space(org)
+    app = deployable_app(world, space)
+    assert world.admin.post(f"/v3/apps/{app['guid']}/actions/start").status_code == 200
+    apis = {role: world.as_role(role, org, space) for role in ROLES}
+    return {"org": org, "space": space, "app": app, "apis": apis}

@@ -9,7 +9,17 @@ import pytest
 from sqlalchemy import select, update
 
 from ladle.db.models import AuditEvent, Deployment
-from tests.processes.helpers import Between, add_instance, cf_error, deployable_app, staged_droplet
+from tests.processes.helpers import (
+    CANNOT_SEE,
+    MANAGE,
+    WRITE,
+    Between,
+    add_instance,
+    cf_error,
+    deployable_app,
+    role_matrix,
+    staged_droplet,
+)
 from tests.support.cf import ROLES, Api, World
 from tests.support.matchers import ANY_GUID, ANY_TIMESTAMP
 
@@ -310,12 +320,7 @@ def test_lists_and_metadata(world: World, space: dict[str, Any]) -> None:
 
 @pytest.fixture(scope="module")
 def matrix(world: World) -> dict[str, Any]:
-    org = world.org()
-    space = world.space(org)
-    app = deployable_app(world, space)
-    assert world.admin.post(f"/v3/apps/{app['guid']}/actions/start").status_code == 200
-    apis = {role: world.as_role(role, org, space) for role in ROLES}
-    return {"app": app, "apis": apis}
+    return role_matrix(world)
 
 
 @pytest.mark.parametrize("role", ROLES)
@@ -323,7 +328,7 @@ def test_roles(world: World, matrix: dict[str, Any], role: str) -> None:
     api: Api = matrix["apis"][role]
     app = matrix["app"]
     existing = deploy(world.admin, app)
-    manage = role in {"admin", "space_developer", "space_supporter"}
+    manage = role in MANAGE
     created = api.post("/v3/deployments", json={"relationships": {"app": {"data": {"guid": app["guid"]}}}})
     if manage:
         assert (created.status_code, created.json()["guid"]) == (201, ANY_GUID)
@@ -332,12 +337,12 @@ def test_roles(world: World, matrix: dict[str, Any], role: str) -> None:
     shown = api.get(f"/v3/deployments/{existing['guid']}")
     patched = api.patch(f"/v3/deployments/{existing['guid']}", json={"metadata": {}})
     cancelled = api.post(f"/v3/deployments/{existing['guid']}/actions/cancel")
-    if role in {"org_auditor", "org_billing_manager", "no_role"}:
+    if role in CANNOT_SEE:
         for r in (shown, patched):
             assert (r.status_code, r.json()) == (404, NOT_FOUND)
     else:
         assert shown.status_code == 200
-        if role in {"admin", "space_developer"}:
+        if role in WRITE:
             assert patched.status_code == 200
         else:
             assert patched.status_code == 403

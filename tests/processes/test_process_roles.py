@@ -9,24 +9,16 @@ from typing import Any
 
 import pytest
 
-from tests.processes.helpers import cf_error, deployable_app
+from tests.processes.helpers import CANNOT_SEE, MANAGE, NOT_AUTHORIZED, cf_error, deployable_app, role_matrix
 from tests.support.cf import ROLES, Api, World
 
-CANNOT_SEE = {"org_auditor", "org_billing_manager", "no_role"}
-MANAGE = {"admin", "space_developer", "space_supporter"}
-NOT_AUTHORIZED = cf_error("You are not authorized to perform the requested action", "CF-NotAuthorized", 10003)
 PROCESS_NOT_FOUND = cf_error("Process not found", "CF-ResourceNotFound", 10010)
 APP_NOT_FOUND = cf_error("App not found", "CF-ResourceNotFound", 10010)
 
 
 @pytest.fixture(scope="module")
 def matrix(world: World) -> dict[str, Any]:
-    org = world.org()
-    space = world.space(org)
-    app = deployable_app(world, space)
-    assert world.admin.post(f"/v3/apps/{app['guid']}/actions/start").status_code == 200
-    apis = {role: world.as_role(role, org, space) for role in ROLES}
-    return {"org": org, "space": space, "app": app, "apis": apis}
+    return role_matrix(world)
 
 
 @pytest.mark.parametrize("role", ROLES)

@@ -11,12 +11,19 @@ import pytest
 from sqlalchemy import select, update
 
 from ladle.db.models import AuditEvent, Task
-from tests.processes.helpers import cf_error, deployable_app, staged_droplet
+from tests.processes.helpers import (
+    CANNOT_SEE,
+    MANAGE,
+    NOT_AUTHORIZED,
+    WRITE,
+    cf_error,
+    deployable_app,
+    role_matrix,
+    staged_droplet,
+)
 from tests.support.cf import ROLES, Api, World
 from tests.support.matchers import ANY_TIMESTAMP
 
-CANNOT_SEE = {"org_auditor", "org_billing_manager", "no_role"}
-NOT_AUTHORIZED = cf_error("You are not authorized to perform the requested action", "CF-NotAuthorized", 10003)
 TASK_NOT_FOUND = cf_error("Task not found", "CF-ResourceNotFound", 10010)
 
 
@@ -301,11 +308,7 @@ def test_update_metadata(world: World, app: dict[str, Any]) -> None:
 
 @pytest.fixture(scope="module")
 def matrix(world: World) -> dict[str, Any]:
-    org = world.org()
-    space = world.space(org)
-    app = deployable_app(world, space)
-    apis = {role: world.as_role(role, org, space) for role in ROLES}
-    return {"app": app, "apis": apis}
+    return role_matrix(world)
 
 
 @pytest.mark.parametrize("role", ROLES)
@@ -324,8 +327,7 @@ def test_roles(world: World, matrix: dict[str, Any], role: str) -> None:
             assert (r.status_code, r.json()) == (404, TASK_NOT_FOUND)
         return
     assert shown.status_code == 200
-    write = role in {"admin", "space_developer"}
-    manage = write or role == "space_supporter"
+    write, manage = role in WRITE, role in MANAGE
     for r, allowed, ok in ((created, write, 202), (patched, write, 200), (cancelled, manage, 202)):
         if allowed:
             assert r.status_code == ok, r.text

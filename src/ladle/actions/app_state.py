@@ -11,9 +11,8 @@ from __future__ import annotations
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from ladle.actions.app_change import AppChange
 from ladle.actions.app_create import check_lifecycle_flags
-from ladle.actions.audit import actor_of, app_target, record_event
-from ladle.actions.desired_state import Notify, commit_desired_state
 from ladle.auth.identity import Identity
 from ladle.clock import new_guid, utcnow
 from ladle.db.models import App, Process
@@ -40,24 +39,23 @@ def _check_startable(session: Session, app: App, identity: Identity) -> None:
     check_lifecycle_flags(session, app.lifecycle_type, identity)
 
 
-def set_app_state(
-    session: Session, app: App, state: str, *, identity: Identity, organization_guid: str, notify: Notify
-) -> App:
+def set_app_state(session: Session, change: AppChange, state: str) -> App:
+    app = change.app
     if state == "STARTED":
-        _check_startable(session, app, identity)
+        _check_startable(session, app, change.identity)
     move_processes(session, app, state)
-    event = "audit.app.start" if state == "STARTED" else "audit.app.stop"
-    record_event(session, event, actor_of(identity), app_target(app, organization_guid))
-    commit_desired_state(session, notify)
+    change.record(session, "audit.app.start" if state == "STARTED" else "audit.app.stop")
+    change.commit(session)
     return app
 
 
-def restart_app(session: Session, app: App, *, identity: Identity, organization_guid: str, notify: Notify) -> App:
+def restart_app(session: Session, change: AppChange) -> App:
     """Stop and start in one transaction: every process gets a new version, so the runner
     replaces each instance (a runner never sees the app stopped in between)."""
-    _check_startable(session, app, identity)
+    app = change.app
+    _check_startable(session, app, change.identity)
     move_processes(session, app, "STOPPED")
     move_processes(session, app, "STARTED")
-    record_event(session, "audit.app.restart", actor_of(identity), app_target(app, organization_guid))
-    commit_desired_state(session, notify)
+    change.record(session, "audit.app.restart")
+    change.commit(session)
     return app

@@ -12,15 +12,13 @@ from __future__ import annotations
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
-from ladle.actions.audit import actor_of, app_target, record_event
+from ladle.actions.app_change import AppChange
 from ladle.actions.current_droplet import set_current_droplet
-from ladle.actions.desired_state import Notify, commit_desired_state
-from ladle.auth.identity import Identity
 from ladle.clock import new_guid, utcnow
 from ladle.config import Settings
 from ladle.db.deployments import ACTIVE, FINALIZED
 from ladle.db.lookup import by_guid
-from ladle.db.models import App, Deployment, Instance, Process
+from ladle.db.models import Deployment, Instance, Process
 from ladle.errors import CFError
 
 __all__ = ["cancel_deployment"]
@@ -53,26 +51,12 @@ def _refuse(deployment: Deployment) -> CFError:
     )
 
 
-def cancel_deployment(
-    session: Session,
-    settings: Settings,
-    deployment: Deployment,
-    app: App,
-    *,
-    organization_guid: str,
-    identity: Identity,
-    notify: Notify,
-) -> Deployment:
+def cancel_deployment(session: Session, settings: Settings, deployment: Deployment, change: AppChange) -> Deployment:
     if deployment.status_value != ACTIVE:
         raise _refuse(deployment)
-    set_current_droplet(session, settings, app, deployment.previous_droplet_guid)
-    record_event(
-        session,
-        "audit.app.deployment.cancel",
-        actor_of(identity),
-        app_target(app, organization_guid),
-        {"deployment_guid": deployment.guid, "droplet_guid": deployment.droplet_guid},
-    )
+    set_current_droplet(session, settings, change.app, deployment.previous_droplet_guid)
+    event = {"deployment_guid": deployment.guid, "droplet_guid": deployment.droplet_guid}
+    change.record(session, "audit.app.deployment.cancel", event)
     web = by_guid(session, Process, deployment.process_guid) if deployment.process_guid else None
     now = utcnow()
     # Conditional, so a runner finalizing the deployment at this moment is not overwritten.
@@ -86,6 +70,6 @@ def cancel_deployment(
         session.rollback()
         session.refresh(deployment)
         raise _refuse(deployment)
-    commit_desired_state(session, notify)
+    change.commit(session)
     session.refresh(deployment)
     return deployment

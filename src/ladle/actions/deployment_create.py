@@ -15,17 +15,15 @@ from typing import Any
 from sqlalchemy import update
 from sqlalchemy.orm import Session
 
+from ladle.actions.app_change import AppChange
 from ladle.actions.app_state import move_processes
-from ladle.actions.audit import actor_of, app_target, record_event
 from ladle.actions.current_droplet import UNASSIGNABLE, set_current_droplet
-from ladle.actions.desired_state import Notify, commit_desired_state
 from ladle.actions.metadata_update import apply_metadata
-from ladle.actions.process_rules import check_process
-from ladle.auth.identity import Identity
+from ladle.actions.process_scale import apply_scale
 from ladle.clock import new_guid, utcnow
 from ladle.config import Settings
 from ladle.db.deployments import ACTIVE, FINALIZED
-from ladle.db.models import App, Deployment, Process
+from ladle.db.models import App, Deployment
 from ladle.db.processes import process_of_app
 from ladle.errors import CFError
 from ladle.messages.deployment_create import DeploymentCreate
@@ -34,18 +32,6 @@ __all__ = ["create_deployment"]
 
 NO_DROPLET = "Invalid droplet. Please specify a droplet in the request or set a current droplet for the app."
 NO_REVISIONS = "Cannot create deployment from a revision for an app without revisions enabled"
-
-
-def _scale_web(web: Process, msg: DeploymentCreate) -> None:
-    scale = msg.scale
-    if scale.instances is not None:
-        web.instances = scale.instances
-    if scale.memory_in_mb is not None:
-        web.memory_in_mb = scale.memory_in_mb
-    if scale.disk_in_mb is not None:
-        web.disk_in_mb = scale.disk_in_mb
-    if scale.log_rate_limit is not None:
-        web.log_rate_limit = scale.log_rate_limit
 
 
 def _supersede(session: Session, app: App) -> None:
@@ -70,16 +56,8 @@ def _event_data(deployment: Deployment, msg: DeploymentCreate) -> dict[str, Any]
     }
 
 
-def create_deployment(
-    session: Session,
-    settings: Settings,
-    app: App,
-    msg: DeploymentCreate,
-    *,
-    organization_guid: str,
-    identity: Identity,
-    notify: Notify,
-) -> Deployment:
+def create_deployment(session: Session, settings: Settings, msg: DeploymentCreate, change: AppChange) -> Deployment:
+    app = change.app
     if msg.revision_guid is not None:
         raise CFError("UnprocessableEntity", NO_REVISIONS)
     droplet_guid = msg.droplet_guid or app.droplet_guid
@@ -91,8 +69,7 @@ def create_deployment(
     web = process_of_app(session, app.guid, "web")
     if web is None:
         raise CFError("UnprocessableEntity", UNASSIGNABLE)
-    _scale_web(web, msg)
-    check_process(web, settings.max_app_disk_mb)
+    apply_scale(web, msg.scale, settings.max_app_disk_mb)
     now = utcnow()
     deployment = Deployment(
         app_guid=app.guid,
@@ -109,7 +86,7 @@ def create_deployment(
     if app.state == "STOPPED":
         move_processes(session, app, "STARTED")
         deployment.status_value, deployment.status_reason = FINALIZED, "DEPLOYED"
-        record_event(session, "audit.app.start", actor_of(identity), app_target(app, organization_guid))
+        change.record(session, "audit.app.start")
     else:
         _supersede(session, app)
         web.version, web.updated_at = new_guid(), now
@@ -118,12 +95,6 @@ def create_deployment(
     session.add(deployment)
     session.flush()
     apply_metadata(session, settings, "deployment", deployment.guid, msg.metadata)
-    record_event(
-        session,
-        "audit.app.deployment.create",
-        actor_of(identity),
-        app_target(app, organization_guid),
-        _event_data(deployment, msg),
-    )
-    commit_desired_state(session, notify)
+    change.record(session, "audit.app.deployment.create", _event_data(deployment, msg))
+    change.commit(session)
     return deployment

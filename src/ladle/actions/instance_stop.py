@@ -6,26 +6,15 @@ from __future__ import annotations
 from sqlalchemy import update
 from sqlalchemy.orm import Session
 
-from ladle.actions.audit import actor_of, app_target, record_event
-from ladle.actions.desired_state import Notify, commit_desired_state
+from ladle.actions.app_change import AppChange
 from ladle.actions.process_update import process_event_data
-from ladle.auth.identity import Identity
-from ladle.db.models import App, Instance, Process
+from ladle.db.models import Instance, Process
 from ladle.errors import CFError
 
 __all__ = ["stop_instance"]
 
 
-def stop_instance(
-    session: Session,
-    process: Process,
-    index: int,
-    *,
-    app: App,
-    organization_guid: str,
-    identity: Identity,
-    notify: Notify,
-) -> None:
+def stop_instance(session: Session, process: Process, index: int, change: AppChange) -> None:
     # Only the desired range counts: an index with no instance reported yet is still a slot.
     if not 0 <= index < process.instances:
         raise CFError("ResourceNotFound", "Instance not found")
@@ -35,11 +24,5 @@ def stop_instance(
         .values(stop_requested=True)
         .execution_options(synchronize_session=False)
     )
-    record_event(
-        session,
-        "audit.app.process.terminate_instance",
-        actor_of(identity),
-        app_target(app, organization_guid),
-        process_event_data(process, process_index=index),
-    )
-    commit_desired_state(session, notify)
+    change.record(session, "audit.app.process.terminate_instance", process_event_data(process, process_index=index))
+    change.commit(session)

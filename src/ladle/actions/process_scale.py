@@ -9,47 +9,36 @@ from __future__ import annotations
 
 from sqlalchemy.orm import Session
 
-from ladle.actions.audit import actor_of, app_target, record_event
-from ladle.actions.desired_state import Notify, commit_desired_state
+from ladle.actions.app_change import AppChange
 from ladle.actions.process_rules import check_process
 from ladle.actions.process_update import process_event_data, refuse_while_deploying
-from ladle.auth.identity import Identity
 from ladle.clock import utcnow
 from ladle.config import Settings
-from ladle.db.models import App, Process
+from ladle.db.models import Process
 from ladle.messages.process_scale import ProcessScale
 
-__all__ = ["scale_process"]
+__all__ = ["apply_scale", "scale_process"]
+
+
+def apply_scale(process: Process, scale: ProcessScale, max_disk_mb: int) -> None:
+    """Set what the scale names (deployments scale their web process with this too)."""
+    if scale.instances is not None:
+        process.instances = scale.instances
+    if scale.memory_in_mb is not None:
+        process.memory_in_mb = scale.memory_in_mb
+    if scale.disk_in_mb is not None:
+        process.disk_in_mb = scale.disk_in_mb
+    if scale.log_rate_limit is not None:
+        process.log_rate_limit = scale.log_rate_limit
+    check_process(process, max_disk_mb)
+    process.updated_at = utcnow()
 
 
 def scale_process(
-    session: Session,
-    settings: Settings,
-    process: Process,
-    msg: ProcessScale,
-    *,
-    app: App,
-    organization_guid: str,
-    identity: Identity,
-    notify: Notify,
+    session: Session, settings: Settings, process: Process, msg: ProcessScale, change: AppChange
 ) -> Process:
     refuse_while_deploying(session, process, "scale")
-    if msg.instances is not None:
-        process.instances = msg.instances
-    if msg.memory_in_mb is not None:
-        process.memory_in_mb = msg.memory_in_mb
-    if msg.disk_in_mb is not None:
-        process.disk_in_mb = msg.disk_in_mb
-    if msg.log_rate_limit is not None:
-        process.log_rate_limit = msg.log_rate_limit
-    check_process(process, settings.max_app_disk_mb)
-    process.updated_at = utcnow()
-    record_event(
-        session,
-        "audit.app.process.scale",
-        actor_of(identity),
-        app_target(app, organization_guid),
-        process_event_data(process, request=msg.audit_request),
-    )
-    commit_desired_state(session, notify)
+    apply_scale(process, msg, settings.max_app_disk_mb)
+    change.record(session, "audit.app.process.scale", process_event_data(process, request=msg.audit_request))
+    change.commit(session)
     return process

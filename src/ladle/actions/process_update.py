@@ -10,15 +10,14 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
-from ladle.actions.audit import PRIVATE_DATA_HIDDEN, actor_of, app_target, record_event
-from ladle.actions.desired_state import Notify, commit_desired_state
+from ladle.actions.app_change import AppChange
+from ladle.actions.audit import PRIVATE_DATA_HIDDEN
 from ladle.actions.metadata_update import apply_metadata
 from ladle.actions.process_rules import check_process
-from ladle.auth.identity import Identity
 from ladle.clock import utcnow
 from ladle.config import Settings
 from ladle.db.deployments import is_deploying
-from ladle.db.models import App, Process
+from ladle.db.models import Process
 from ladle.errors import CFError
 from ladle.messages.process_update import HealthCheckUpdate, ProcessUpdate
 
@@ -51,15 +50,7 @@ def _apply_health_check(process: Process, update: HealthCheckUpdate, *, readines
 
 
 def update_process(
-    session: Session,
-    settings: Settings,
-    process: Process,
-    msg: ProcessUpdate,
-    *,
-    app: App,
-    organization_guid: str,
-    identity: Identity,
-    notify: Notify,
+    session: Session, settings: Settings, process: Process, msg: ProcessUpdate, change: AppChange
 ) -> Process:
     refuse_while_deploying(session, process, "update")
     if "command" in msg.requested:
@@ -74,12 +65,6 @@ def update_process(
     request = dict(msg.audit_request)
     if "command" in request:
         request["command"] = PRIVATE_DATA_HIDDEN
-    record_event(
-        session,
-        "audit.app.process.update",
-        actor_of(identity),
-        app_target(app, organization_guid),
-        process_event_data(process, request=request),
-    )
-    commit_desired_state(session, notify)
+    change.record(session, "audit.app.process.update", process_event_data(process, request=request))
+    change.commit(session)
     return process

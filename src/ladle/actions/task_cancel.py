@@ -11,12 +11,10 @@ from __future__ import annotations
 from sqlalchemy import ColumnElement, update
 from sqlalchemy.orm import Session
 
-from ladle.actions.audit import actor_of, app_target, record_event
-from ladle.actions.desired_state import Notify, commit_desired_state
+from ladle.actions.app_change import AppChange
 from ladle.actions.task_create import task_event_data
-from ladle.auth.identity import Identity
 from ladle.clock import utcnow
-from ladle.db.models import App, Task
+from ladle.db.models import Task
 from ladle.errors import CFError
 
 __all__ = ["CANCELLED", "FINAL_STATES", "cancel_task"]
@@ -35,21 +33,13 @@ def _move(session: Session, task: Task, *conditions: ColumnElement[bool], **valu
     return bool(getattr(result, "rowcount", 0))
 
 
-def cancel_task(
-    session: Session, task: Task, app: App, *, organization_guid: str, identity: Identity, notify: Notify
-) -> Task:
+def cancel_task(session: Session, task: Task, change: AppChange) -> Task:
     untaken = _move(session, task, Task.node.is_(None), state="FAILED", failure_reason=CANCELLED)
     if not untaken and not _move(session, task, state="CANCELING"):
         session.rollback()
         session.refresh(task)
         raise CFError("UnprocessableEntity", f"Task state is {task.state} and therefore cannot be canceled")
-    record_event(
-        session,
-        "audit.app.task.cancel",
-        actor_of(identity),
-        app_target(app, organization_guid),
-        task_event_data(task),
-    )
-    commit_desired_state(session, notify)
+    change.record(session, "audit.app.task.cancel", task_event_data(task))
+    change.commit(session)
     session.refresh(task)
     return task

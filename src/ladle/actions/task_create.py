@@ -14,11 +14,10 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from ladle.actions.audit import PRIVATE_DATA_HIDDEN, actor_of, app_target, record_event
-from ladle.actions.desired_state import Notify, commit_desired_state
+from ladle.actions.app_change import AppChange
+from ladle.actions.audit import PRIVATE_DATA_HIDDEN
 from ladle.actions.metadata_update import apply_metadata
 from ladle.actions.process_rules import user_error
-from ladle.auth.identity import Identity
 from ladle.config import Settings
 from ladle.db.lookup import by_guid
 from ladle.db.models import App, Droplet, Process, Task
@@ -117,16 +116,8 @@ def _new_task(session: Session, settings: Settings, app: App, droplet: Droplet, 
     )
 
 
-def create_task(
-    session: Session,
-    settings: Settings,
-    app: App,
-    msg: TaskCreate,
-    *,
-    organization_guid: str,
-    identity: Identity,
-    notify: Notify,
-) -> Task:
+def create_task(session: Session, settings: Settings, msg: TaskCreate, change: AppChange) -> Task:
+    app = change.app
     droplet = task_droplet(session, app, msg.droplet_guid)
     if droplet is None:
         raise CFError("UnprocessableEntity", NO_DROPLET)
@@ -146,12 +137,6 @@ def create_task(
     else:
         raise CFError("UnprocessableEntity", "Too many tasks were created at once for this app; try again.")
     apply_metadata(session, settings, "task", task.guid, msg.metadata)
-    record_event(
-        session,
-        "audit.app.task.create",
-        actor_of(identity),
-        app_target(app, organization_guid),
-        task_event_data(task),
-    )
-    commit_desired_state(session, notify)
+    change.record(session, "audit.app.task.create", task_event_data(task))
+    change.commit(session)
     return task

@@ -8,10 +8,10 @@ from starlette.routing import BaseRoute
 from ladle.actions.deployment_cancel import cancel_deployment
 from ladle.actions.deployment_create import create_deployment
 from ladle.actions.metadata_update import update_resource_metadata
-from ladle.api.guards import require, require_active_space
+from ladle.api.app_change import app_change
+from ladle.api.guards import readable_of_app, readable_with_app, require, require_active_space
 from ladle.api.listing import parse_list_or_raise
 from ladle.api.routing import RequestContext, cf_json, get, no_content, patch, post
-from ladle.auth.permissions import SpaceRef
 from ladle.db.deployments import deployments_page
 from ladle.db.lookup import by_guid, space_ref_of_app
 from ladle.db.metadata import load_metadata
@@ -35,18 +35,6 @@ def _present(ctx: RequestContext, deployments: list[Deployment]) -> list[dict[st
     return [present_deployment(d, metadata[d.guid], ctx.urls) for d in deployments]
 
 
-def _deployment(ctx: RequestContext) -> tuple[Deployment, App, SpaceRef] | None:
-    deployment = by_guid(ctx.db, Deployment, ctx.param("guid"))
-    app = by_guid(ctx.db, App, deployment.app_guid) if deployment else None
-    if deployment is None or app is None:
-        return None
-    return deployment, app, space_ref_of_app(ctx.db, app)
-
-
-def _not_found() -> CFError:
-    return CFError("ResourceNotFound", "Deployment not found")
-
-
 def list_deployments(ctx: RequestContext) -> Response:
     params = parse_list_or_raise(ctx, LIST)
     page = deployments_page(ctx.db, ctx.perms, params)
@@ -54,10 +42,8 @@ def list_deployments(ctx: RequestContext) -> Response:
 
 
 def show(ctx: RequestContext) -> Response:
-    found = _deployment(ctx)
-    if found is None or not ctx.perms.can_read_from_space(found[2]):
-        raise _not_found()
-    return cf_json(_present(ctx, [found[0]])[0])
+    deployment, _ = readable_of_app(ctx, Deployment, ctx.param("guid"))
+    return cf_json(_present(ctx, [deployment])[0])
 
 
 def create(ctx: RequestContext) -> Response:
@@ -69,44 +55,23 @@ def create(ctx: RequestContext) -> Response:
     if app is None or ref is None or not ctx.perms.can_manage_apps_in_space(ref):
         raise CFError("UnprocessableEntity", UNABLE_TO_USE_APP)
     require_active_space(ctx, ref)
-    deps = ctx.deps
-    deployment = create_deployment(
-        ctx.db,
-        deps.settings,
-        app,
-        msg,
-        organization_guid=ref.org_guid,
-        identity=ctx.user,
-        notify=deps.notify_desired_state,
-    )
+    deployment = create_deployment(ctx.db, ctx.deps.settings, msg, app_change(ctx, app, ref))
     return cf_json(_present(ctx, [deployment])[0], status=201)
 
 
 def cancel(ctx: RequestContext) -> Response:
-    found = _deployment(ctx)
-    # Those who may not manage the app's space get "not found", as in Cloud Controller.
-    if found is None or not ctx.perms.can_manage_apps_in_space(found[2]):
-        raise _not_found()
-    deployment, app, ref = found
+    deployment, app, ref = readable_with_app(ctx, Deployment, ctx.param("guid"))
+    # Those who may see it but not manage the app's space get "not found" too, as in CC.
+    if not ctx.perms.can_manage_apps_in_space(ref):
+        raise CFError("ResourceNotFound", "Deployment not found")
     require_active_space(ctx, ref)
-    cancel_deployment(
-        ctx.db,
-        ctx.deps.settings,
-        deployment,
-        app,
-        organization_guid=ref.org_guid,
-        identity=ctx.user,
-        notify=ctx.deps.notify_desired_state,
-    )
+    cancel_deployment(ctx.db, ctx.deps.settings, deployment, app_change(ctx, app, ref))
     # 200 with an empty body (Rails' ``head :ok``).
     return no_content(200)
 
 
 def update(ctx: RequestContext) -> Response:
-    found = _deployment(ctx)
-    if found is None or not ctx.perms.can_read_from_space(found[2]):
-        raise _not_found()
-    deployment, _, ref = found
+    deployment, ref = readable_of_app(ctx, Deployment, ctx.param("guid"))
     require(ctx.perms.can_write_to_space(ref))
     require_active_space(ctx, ref)
     update_resource_metadata(ctx.db, ctx.deps.settings, "deployment", deployment, parse_metadata_update(ctx.json()))

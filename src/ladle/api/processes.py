@@ -12,6 +12,7 @@ from starlette.routing import BaseRoute
 from ladle.actions.instance_stop import stop_instance
 from ladle.actions.process_scale import scale_process
 from ladle.actions.process_update import update_process
+from ladle.api.app_change import app_change
 from ladle.api.guards import readable_app, readable_process, writable_process
 from ladle.api.listing import parse_list_or_raise, reject_nested_filters
 from ladle.api.routing import RequestContext, cf_json, delete, get, no_content, patch, post
@@ -102,17 +103,7 @@ def show(ctx: RequestContext) -> Response:
 def update(ctx: RequestContext) -> Response:
     process, app, ref = writable_process(ctx)
     msg = parse_process_update(ctx.json())
-    deps = ctx.deps
-    update_process(
-        ctx.db,
-        deps.settings,
-        process,
-        msg,
-        app=app,
-        organization_guid=ref.org_guid,
-        identity=ctx.user,
-        notify=deps.notify_desired_state,
-    )
+    update_process(ctx.db, ctx.deps.settings, process, msg, app_change(ctx, app, ref))
     return _present_one(ctx, process)
 
 
@@ -120,17 +111,7 @@ def scale(ctx: RequestContext) -> Response:
     process, app, ref = writable_process(ctx)
     require_flag(ctx.db, "app_scaling", ctx.identity)
     msg = parse_process_scale(ctx.json())
-    deps = ctx.deps
-    scale_process(
-        ctx.db,
-        deps.settings,
-        process,
-        msg,
-        app=app,
-        organization_guid=ref.org_guid,
-        identity=ctx.user,
-        notify=deps.notify_desired_state,
-    )
+    scale_process(ctx.db, ctx.deps.settings, process, msg, app_change(ctx, app, ref))
     # 202 with the process and no Location: scaling has no job to follow.
     return _present_one(ctx, process, status=202)
 
@@ -140,15 +121,7 @@ def stop_one_instance(ctx: RequestContext) -> Response:
     # Cloud Controller reads the index with Ruby's ``to_i``: leading digits, else 0.
     match = _LEADING_INT.match(ctx.param("index"))
     index = int(match.group(0)) if match else 0
-    stop_instance(
-        ctx.db,
-        process,
-        index,
-        app=app,
-        organization_guid=ref.org_guid,
-        identity=ctx.user,
-        notify=ctx.deps.notify_desired_state,
-    )
+    stop_instance(ctx.db, process, index, app_change(ctx, app, ref))
     return no_content()
 
 

@@ -12,14 +12,13 @@ from starlette.routing import BaseRoute
 from ladle.actions.metadata_update import update_resource_metadata
 from ladle.actions.task_cancel import cancel_task
 from ladle.actions.task_create import create_task
-from ladle.api.guards import readable_app, require, require_active_space
+from ladle.api.app_change import app_change
+from ladle.api.guards import readable_app, readable_of_app, readable_with_app, require, require_active_space
 from ladle.api.listing import parse_list_or_raise, reject_nested_filters
 from ladle.api.routing import RequestContext, cf_json, get, patch, post, put
-from ladle.auth.permissions import SpaceRef
 from ladle.db.feature_flags import require_flag
-from ladle.db.lookup import by_guid, space_ref_of_app
 from ladle.db.metadata import load_metadata
-from ladle.db.models import App, Task
+from ladle.db.models import Task
 from ladle.db.tasks import task_droplets, tasks_page
 from ladle.errors import CFError
 from ladle.messages.lists import ListSpec
@@ -43,18 +42,6 @@ def _present(ctx: RequestContext, tasks: list[Task], *, show_command: bool) -> l
     ]
 
 
-def _readable_task(ctx: RequestContext) -> tuple[Task, App, SpaceRef]:
-    not_found = CFError("ResourceNotFound", "Task not found")
-    task = by_guid(ctx.db, Task, ctx.param("guid"))
-    app = by_guid(ctx.db, App, task.app_guid) if task else None
-    if task is None or app is None:
-        raise not_found
-    ref = space_ref_of_app(ctx.db, app)
-    if not ctx.perms.can_read_from_space(ref):
-        raise not_found
-    return task, app, ref
-
-
 def list_tasks(ctx: RequestContext) -> Response:
     if "sequence_ids" in ctx.query:
         # Sequence numbers only mean something within one app.
@@ -75,7 +62,7 @@ def list_app_tasks(ctx: RequestContext) -> Response:
 
 
 def show(ctx: RequestContext) -> Response:
-    task, _, ref = _readable_task(ctx)
+    task, ref = readable_of_app(ctx, Task, ctx.param("guid"))
     return cf_json(_present(ctx, [task], show_command=ctx.perms.can_read_secrets_in_space(ref))[0])
 
 
@@ -85,33 +72,22 @@ def create(ctx: RequestContext) -> Response:
     app, ref = readable_app(ctx, ctx.param("guid"))
     require(ctx.perms.can_write_to_space(ref))
     require_active_space(ctx, ref)
-    deps = ctx.deps
-    task = create_task(
-        ctx.db,
-        deps.settings,
-        app,
-        msg,
-        organization_guid=ref.org_guid,
-        identity=ctx.user,
-        notify=deps.notify_desired_state,
-    )
+    task = create_task(ctx.db, ctx.deps.settings, msg, app_change(ctx, app, ref))
     # 202: the task is accepted and runs on its own; its state tells how it goes.
     return cf_json(_present(ctx, [task], show_command=True)[0], status=202)
 
 
 def cancel(ctx: RequestContext) -> Response:
-    task, app, ref = _readable_task(ctx)
+    task, app, ref = readable_with_app(ctx, Task, ctx.param("guid"))
     require(ctx.perms.can_manage_apps_in_space(ref))
     require_active_space(ctx, ref)
-    cancel_task(
-        ctx.db, task, app, organization_guid=ref.org_guid, identity=ctx.user, notify=ctx.deps.notify_desired_state
-    )
+    cancel_task(ctx.db, task, app_change(ctx, app, ref))
     return cf_json(_present(ctx, [task], show_command=True)[0], status=202)
 
 
 def update(ctx: RequestContext) -> Response:
     metadata = parse_metadata_update(ctx.json())
-    task, _, ref = _readable_task(ctx)
+    task, ref = readable_of_app(ctx, Task, ctx.param("guid"))
     require(ctx.perms.can_write_to_space(ref))
     require_active_space(ctx, ref)
     update_resource_metadata(ctx.db, ctx.deps.settings, "task", task, metadata)
