@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 from sqlalchemy import select, update
 
-from ladle.db.models import AuditEvent, Deployment
+from ladle.db.models import AuditEvent, Deployment, Label
 from tests.processes.helpers import (
     CANNOT_SEE,
     MANAGE,
@@ -352,3 +352,21 @@ def test_roles(world: World, matrix: dict[str, Any], role: str) -> None:
         assert (cancelled.status_code, cancelled.json()) == (422, cf_error(detail))
     else:
         assert (cancelled.status_code, cancelled.json()) == (404, NOT_FOUND)
+
+
+def test_deleting_the_app_deletes_its_tasks_and_deployments(world: World, app: dict[str, Any]) -> None:
+    world.admin.post(f"/v3/apps/{app['guid']}/actions/start")
+    d = deploy(world.admin, app, metadata={"labels": {"gone": "soon"}})
+    task = world.admin.post(
+        f"/v3/apps/{app['guid']}/tasks", json={"command": "x", "metadata": {"labels": {"gone": "soon"}}}
+    )
+    add_instance(world, web(world, app), 0)
+    r = world.admin.delete(f"/v3/apps/{app['guid']}")
+    assert world.admin.wait_for_job(r.headers["location"])["state"] == "COMPLETE"
+    assert world.admin.get(f"/v3/deployments/{d['guid']}").json() == NOT_FOUND
+    assert world.admin.get(f"/v3/tasks/{task.json()['guid']}").status_code == 404
+    with world.server.deps.db.session() as session:
+        labels = session.scalars(
+            select(Label.resource_guid).where(Label.resource_guid.in_([d["guid"], task.json()["guid"]]))
+        )
+        assert labels.all() == []

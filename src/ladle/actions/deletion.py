@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session
 from ladle.actions.metadata_update import delete_metadata
 from ladle.blobstore import Blobstores
 from ladle.db.lookup import by_guid
-from ladle.db.models import App, Build, Droplet, LogLine, Organization, Package, Process, Role, Space
+from ladle.db.models import App, Build, Deployment, Droplet, LogLine, Organization, Package, Process, Role, Space, Task
 from ladle.jobs.executor import JobContext
 
 __all__ = [
@@ -51,6 +51,12 @@ def delete_app_rows(session: Session, app: App) -> BlobRefs:
     # A staging still running notices its build is gone and stops.
     session.execute(delete(Build).where(Build.app_guid == app.guid))
     session.execute(delete(LogLine).where(LogLine.source_guid == app.guid))
+    # Tasks and deployments go with the app (their rows by cascade), and their labels with them.
+    for model, resource_type in ((Task, "task"), (Deployment, "deployment")):
+        delete_metadata(
+            session, resource_type, list(session.scalars(select(model.guid).where(model.app_guid == app.guid)))
+        )
+        session.execute(delete(model).where(model.app_guid == app.guid))
     blobs.append(("buildpack_cache", f"{app.guid}/"))
     delete_metadata(session, "app", [app.guid])
     session.delete(app)
