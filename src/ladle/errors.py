@@ -62,6 +62,7 @@ ERRORS: dict[str, ErrorSpec] = {
     "BuildpackStacksDontMatch": ErrorSpec(390011, 422, "Uploaded buildpack stack ({}) does not match {}"),
     "BuildpackStackDoesNotExist": ErrorSpec(390012, 422, "Uploaded buildpack stack ({}) does not exist"),
     "BuildpackZipError": ErrorSpec(390013, 422, "Buildpack zip error: {}"),
+    "ProcessNotFound": ErrorSpec(350003, 404, "The process could not be found: {}"),
     "LabelLimitExceeded": ErrorSpec(390020, 422, "Failed to add {} labels because it would exceed maximum of {}"),
     "AnnotationLimitExceeded": ErrorSpec(
         390023, 422, "Failed to add {} annotations because it would exceed maximum of {}"

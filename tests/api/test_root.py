@@ -36,6 +36,7 @@ def test_v3_root_lists_the_collections_served(world: World) -> None:
         "apps",
         "buildpacks",
         "builds",
+        "deployments",
         "domains",
         "droplets",
         "feature_flags",
@@ -48,6 +49,7 @@ def test_v3_root_lists_the_collections_served(world: World) -> None:
         "routes",
         "spaces",
         "stacks",
+        "tasks",
         "users",
     ]
     assert list(body["links"]) == ["self", *served]  # in Cloud Controller's order

@@ -1,62 +1,61 @@
-"""Starting, stopping and restarting an app: the desired state of the app and of all its processes.
+"""Starting, stopping and restarting an app: the desired state of the app and of its processes.
 
-Ladle stages and stores; it does not run instances yet. Start, stop and restart record what the
-user asked for, with Cloud Controller's preconditions, each in one transaction: a restart never
-leaves the app STOPPED, even for a moment another request could see.
+A runner acts on it: it runs the instances of STARTED processes and stops the others. Each
+process's ``version`` names one generation of instances. As in Cloud Controller, a process
+gets a new version whenever it goes from STOPPED to STARTED, so a restart (stop, then start)
+replaces every instance, and starting an app after its droplet changed runs the new droplet.
 """
 
 from __future__ import annotations
 
-from sqlalchemy import update
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from ladle.actions.app_change import AppChange
 from ladle.actions.app_create import check_lifecycle_flags
 from ladle.auth.identity import Identity
-from ladle.clock import utcnow
+from ladle.clock import new_guid, utcnow
 from ladle.db.models import App, Process
 from ladle.errors import CFError
 
-__all__ = ["restart_app", "start_app", "stop_app"]
+__all__ = ["move_processes", "restart_app", "set_app_state"]
 
-STARTED = "STARTED"
-STOPPED = "STOPPED"
-
-
-def start_app(session: Session, app: App, identity: Identity) -> App:
-    _check_startable(session, app, identity)
-    return _commit_state(session, app, STARTED)
+NO_DROPLET = "Assign a droplet before starting this app."
 
 
-def stop_app(session: Session, app: App) -> App:
-    return _commit_state(session, app, STOPPED)
-
-
-def restart_app(session: Session, app: App, identity: Identity) -> App:
-    """Stop, then start: one commit, checked before anything changes (a restart without a
-    droplet leaves a started app started)."""
-    _check_startable(session, app, identity)
-    _set_state(session, app, STOPPED)
-    return _commit_state(session, app, STARTED)
+def move_processes(session: Session, app: App, state: str) -> None:
+    """The app and all its processes to ``state`` (in the caller's transaction)."""
+    now = utcnow()
+    for process in session.scalars(select(Process).where(Process.app_guid == app.guid)):
+        if state == "STARTED" and process.state != "STARTED":
+            process.version = new_guid()
+        process.state, process.updated_at = state, now
+    app.state, app.updated_at = state, now
 
 
 def _check_startable(session: Session, app: App, identity: Identity) -> None:
     if app.droplet_guid is None:
-        raise CFError("UnprocessableEntity", "Assign a droplet before starting this app.")
+        raise CFError("UnprocessableEntity", NO_DROPLET)
     check_lifecycle_flags(session, app.lifecycle_type, identity)
 
 
-def _set_state(session: Session, app: App, state: str) -> None:
-    now = utcnow()
-    app.state, app.updated_at = state, now
-    session.execute(
-        update(Process)
-        .where(Process.app_guid == app.guid)
-        .values(state=state, updated_at=now)
-        .execution_options(synchronize_session=False)
-    )
+def set_app_state(session: Session, change: AppChange, state: str) -> App:
+    app = change.app
+    if state == "STARTED":
+        _check_startable(session, app, change.identity)
+    move_processes(session, app, state)
+    change.record(session, "audit.app.start" if state == "STARTED" else "audit.app.stop")
+    change.commit(session)
+    return app
 
 
-def _commit_state(session: Session, app: App, state: str) -> App:
-    _set_state(session, app, state)
-    session.commit()
+def restart_app(session: Session, change: AppChange) -> App:
+    """Stop and start in one transaction: every process gets a new version, so the runner
+    replaces each instance (a runner never sees the app stopped in between)."""
+    app = change.app
+    _check_startable(session, app, change.identity)
+    move_processes(session, app, "STOPPED")
+    move_processes(session, app, "STARTED")
+    change.record(session, "audit.app.restart")
+    change.commit(session)
     return app

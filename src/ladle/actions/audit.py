@@ -12,9 +12,9 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from ladle.auth.identity import Identity
-from ladle.db.models import AuditEvent
+from ladle.db.models import App, AuditEvent
 
-__all__ = ["PRIVATE_DATA_HIDDEN", "Actor", "Target", "actor_of", "record_event"]
+__all__ = ["PRIVATE_DATA_HIDDEN", "Actor", "Target", "actor_of", "app_target", "record_event"]
 
 PRIVATE_DATA_HIDDEN = "[PRIVATE DATA HIDDEN]"
 
@@ -56,3 +56,8 @@ def record_event(
     )
     session.add(event)
     return event
+
+
+def app_target(app: App, organization_guid: str) -> Target:
+    """An app as the target of an ``audit.app.*`` event."""
+    return Target(app.guid, "app", app.name, app.space_guid, organization_guid)

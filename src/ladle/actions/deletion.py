@@ -96,6 +96,12 @@ def delete_app_rows(session: Session, app: App) -> BlobRefs:
     # A staging still running notices its build is gone and stops.
     session.execute(delete(Build).where(Build.app_guid == app.guid))
     session.execute(delete(LogLine).where(LogLine.source_guid == app.guid))
+    # Tasks and deployments go with the app (their rows by cascade), and their labels with them.
+    for model, resource_type in ((Task, "task"), (Deployment, "deployment")):
+        delete_metadata(
+            session, resource_type, list(session.scalars(select(model.guid).where(model.app_guid == app.guid)))
+        )
+        session.execute(delete(model).where(model.app_guid == app.guid))
     blobs.append(("buildpack_cache", f"{app.guid}/"))
     delete_metadata(session, "app", [app.guid])
     session.delete(app)

@@ -7,12 +7,13 @@ from typing import cast
 from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
 
+from ladle.clock import utcnow
 from ladle.config import Settings
-from ladle.db.models import Annotation, Label
+from ladle.db.models import Annotation, Label, Resource
 from ladle.errors import CFError
 from ladle.messages.metadata import MetadataUpdate, split_key
 
-__all__ = ["apply_metadata", "delete_metadata", "update_metadata"]
+__all__ = ["apply_metadata", "delete_metadata", "update_metadata", "update_resource_metadata"]
 
 
 def _apply(
@@ -100,3 +101,12 @@ def apply_metadata(
         max_labels=settings.max_labels_per_resource,
         max_annotations=settings.max_annotations_per_resource,
     )
+
+
+def update_resource_metadata(
+    session: Session, settings: Settings, resource_type: str, row: Resource, update: MetadataUpdate | None
+) -> None:
+    """A PATCH that changes only metadata (tasks, deployments): apply it and commit."""
+    apply_metadata(session, settings, resource_type, row.guid, update)
+    row.updated_at = utcnow()
+    session.commit()

@@ -7,11 +7,13 @@ from typing import Any
 from starlette.responses import Response
 from starlette.routing import BaseRoute
 
+from ladle.actions.app_change import AppChange
 from ladle.actions.app_create import create_app
-from ladle.actions.app_state import restart_app, start_app, stop_app
+from ladle.actions.app_state import restart_app, set_app_state
 from ladle.actions.app_update import update_app
 from ladle.actions.deletion import request_cascade_delete
 from ladle.actions.staging_jobs import request_clear_buildpack_cache
+from ladle.api.app_change import app_change
 from ladle.api.guards import readable_app, require, require_active_space
 from ladle.api.listing import parse_list_or_raise
 from ladle.api.responses import accepted_job
@@ -123,16 +125,23 @@ def clear_buildpack_cache(ctx: RequestContext) -> Response:
     return accepted_job(ctx, request_clear_buildpack_cache(ctx.db, ctx.deps.executor, app, ctx.user.user_guid))
 
 
+def _managed_app(ctx: RequestContext) -> AppChange:
+    app, ref = readable_app(ctx, ctx.param("guid"))
+    require(ctx.perms.can_manage_apps_in_space(ref))
+    require_active_space(ctx, ref)
+    return app_change(ctx, app, ref)
+
+
 def start(ctx: RequestContext) -> Response:
-    return cf_json(_present(ctx, start_app(ctx.db, _manageable_app(ctx), ctx.user)))
+    return cf_json(_present(ctx, set_app_state(ctx.db, _managed_app(ctx), "STARTED")))
 
 
 def stop(ctx: RequestContext) -> Response:
-    return cf_json(_present(ctx, stop_app(ctx.db, _manageable_app(ctx))))
+    return cf_json(_present(ctx, set_app_state(ctx.db, _managed_app(ctx), "STOPPED")))
 
 
 def restart(ctx: RequestContext) -> Response:
-    return cf_json(_present(ctx, restart_app(ctx.db, _manageable_app(ctx), ctx.user)))
+    return cf_json(_present(ctx, restart_app(ctx.db, _managed_app(ctx))))
 
 
 def routes() -> list[BaseRoute]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from ladle.auth.tokens import TokenIssuer, TokenVerifier
@@ -14,6 +15,10 @@ from ladle.services import Services
 from ladle.urls import Urls
 
 __all__ = ["Deps"]
+
+
+def _nothing() -> None:
+    return None
 
 
 @dataclass
@@ -40,3 +45,7 @@ class Deps:
     @property
     def executor(self) -> Executor:
         return self.services.executor
+
+    # Called after a commit that changed desired state (instances, versions, tasks, deployments),
+    # so a runner can act at once instead of at its next poll. A no-op until a runner hangs on it.
+    notify_desired_state: Callable[[], None] = _nothing

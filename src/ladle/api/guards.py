@@ -6,20 +6,24 @@ from typing import TypeVar
 
 from ladle.api.routing import RequestContext
 from ladle.db.lookup import by_guid, space_ref_of_app
-from ladle.db.models import App, Build, Droplet, Organization, Package
+from ladle.db.models import App, Build, Deployment, Droplet, Organization, Package, Process, Task
 from ladle.db.permissions import SpaceRef
+from ladle.db.processes import process_of_app
 from ladle.errors import CFError
 
 __all__ = [
     "readable_app",
     "readable_of_app",
+    "readable_process",
+    "readable_with_app",
     "require",
     "require_active_org",
     "require_active_space",
     "writable_app",
+    "writable_process",
 ]
 
-AppOwned = TypeVar("AppOwned", Build, Droplet, Package)
+AppOwned = TypeVar("AppOwned", Build, Deployment, Droplet, Package, Process, Task)
 
 
 def require(allowed: bool) -> None:
@@ -49,11 +53,12 @@ def readable_app(ctx: RequestContext, guid: str) -> tuple[App, SpaceRef]:
     return app, ref
 
 
-def readable_of_app(
+def readable_with_app(
     ctx: RequestContext, model: type[AppOwned], guid: str, *, state_updater_reads: bool = False
-) -> tuple[AppOwned, SpaceRef]:
-    """A build, droplet or package the caller may see, by the rule of its app's space; otherwise
-    "<Resource> not found". ``state_updater_reads``: the staging-state scope sees it anywhere."""
+) -> tuple[AppOwned, App, SpaceRef]:
+    """A row of an app (build, droplet, package, process, task, deployment) the caller may see, by
+    the rule of its app's space, with that app; otherwise "<Resource> not found".
+    ``state_updater_reads``: the staging-state scope sees it anywhere."""
     not_found = CFError("ResourceNotFound", f"{model.__name__} not found")
     row = by_guid(ctx.db, model, guid)
     app = by_guid(ctx.db, App, row.app_guid) if row else None
@@ -62,6 +67,14 @@ def readable_of_app(
     ref = space_ref_of_app(ctx.db, app)
     if not (ctx.perms.can_read_from_space(ref) or (state_updater_reads and ctx.perms.is_build_state_updater)):
         raise not_found
+    return row, app, ref
+
+
+def readable_of_app(
+    ctx: RequestContext, model: type[AppOwned], guid: str, *, state_updater_reads: bool = False
+) -> tuple[AppOwned, SpaceRef]:
+    """:func:`readable_with_app` for callers that need no more of the app than its space."""
+    row, _, ref = readable_with_app(ctx, model, guid, state_updater_reads=state_updater_reads)
     return row, ref
 
 
@@ -74,3 +87,26 @@ def writable_app(ctx: RequestContext, guid: str | None, *, missing: CFError) -> 
     require(ctx.perms.can_write_to_space(ref))
     require_active_space(ctx, ref)
     return app
+
+
+def readable_process(ctx: RequestContext) -> tuple[Process, App, SpaceRef]:
+    """The process a ``/v3/processes/{guid}`` or ``/v3/apps/{guid}/processes/{type}`` path names.
+
+    Nested paths answer "App not found" for an app the caller cannot see, then "Process not
+    found" for a type it lacks; the flat path answers "Process not found" for both.
+    """
+    if "type" in ctx.path_params:
+        app, ref = readable_app(ctx, ctx.param("guid"))
+        process = process_of_app(ctx.db, app.guid, ctx.param("type"))
+        if process is None:
+            raise CFError("ResourceNotFound", "Process not found")
+        return process, app, ref
+    return readable_with_app(ctx, Process, ctx.param("guid"))
+
+
+def writable_process(ctx: RequestContext) -> tuple[Process, App, SpaceRef]:
+    """A readable process the caller may manage (Space Developer or Supporter, or admin)."""
+    process, app, ref = readable_process(ctx)
+    require(ctx.perms.can_manage_apps_in_space(ref))
+    require_active_space(ctx, ref)
+    return process, app, ref

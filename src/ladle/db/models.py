@@ -476,6 +476,11 @@ class Deployment(Resource):
     process_guid: Mapped[str | None] = mapped_column(String(36))
     # The process version the deployment rolls instances onto.
     process_version: Mapped[str | None] = mapped_column(String(36))
+    # The scaling options it was created with (already applied to the web process).
+    web_instances: Mapped[int | None] = mapped_column(Integer)
+    memory_in_mb: Mapped[int | None] = mapped_column(Integer)
+    disk_in_mb: Mapped[int | None] = mapped_column(Integer)
+    log_rate_limit: Mapped[int | None] = mapped_column(BigInteger)
 
 
 class AuditEvent(Base):

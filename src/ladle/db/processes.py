@@ -13,7 +13,7 @@ from ladle.db.models import App, Droplet, Process, Space
 from ladle.db.permissions import Permissions
 from ladle.messages.lists import ListParams
 
-__all__ = ["ProcessContext", "process_contexts", "process_of_app", "processes_page"]
+__all__ = ["ProcessContext", "image_user", "process_contexts", "process_of_app", "processes_page"]
 
 
 @dataclass(frozen=True)
@@ -64,14 +64,12 @@ def process_contexts(session: Session, app_guids: set[str]) -> dict[str, Process
     )
     # A process without a command of its own runs what the current droplet detected for its type.
     return {
-        guid: ProcessContext(
-            space, lifecycle, {str(k): str(v) for k, v in (types or {}).items()}, _image_user(metadata)
-        )
+        guid: ProcessContext(space, lifecycle, {str(k): str(v) for k, v in (types or {}).items()}, image_user(metadata))
         for guid, space, lifecycle, types, metadata in rows
     }
 
 
-def _image_user(execution_metadata: str | None) -> str | None:
+def image_user(execution_metadata: str | None) -> str | None:
     try:
         user = json.loads(execution_metadata or "{}").get("user")
     except (ValueError, AttributeError):

@@ -6,9 +6,16 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
-from ladle.messages.base import Errors
+from ladle.messages.base import Errors, unknown_fields
 
-__all__ = ["MetadataUpdate", "key_error", "label_value_error", "parse_metadata", "split_key"]
+__all__ = [
+    "MetadataUpdate",
+    "key_error",
+    "label_value_error",
+    "parse_metadata",
+    "parse_metadata_update",
+    "split_key",
+]
 
 _DNS = re.compile(
     r"\A(([a-z0-9]|[a-z0-9][a-z0-9\-]{0,61}[a-z0-9])\.)+([a-z0-9]|[a-z0-9][a-z0-9\-]{0,61}[a-z0-9])\Z",
@@ -129,3 +136,12 @@ def parse_metadata(body: dict[str, Any], errors: Errors) -> MetadataUpdate | Non
                     )
                 update.annotations[str(key)] = text
     return update
+
+
+def parse_metadata_update(body: dict[str, Any]) -> MetadataUpdate | None:
+    """A PATCH whose only key is ``metadata`` (tasks, deployments)."""
+    errors = Errors()
+    metadata = parse_metadata(body, errors)
+    errors.base(unknown_fields(body, ("metadata",)))
+    errors.raise_if_any()
+    return metadata

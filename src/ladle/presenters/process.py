@@ -10,7 +10,7 @@ from ladle.db.models import Process
 from ladle.presenters.redaction import Redaction, redact
 from ladle.urls import Urls, link
 
-__all__ = ["present_process"]
+__all__ = ["present_process", "with_process_instances"]
 
 
 def _health_data(type_: str, endpoint: str | None, **values: int | None) -> dict[str, Any]:
@@ -74,3 +74,13 @@ def present_process(
             "process_instances": link(urls.v3("processes", g, "process_instances")),
         },
     }
+
+
+def with_process_instances(body: dict[str, Any], entries: list[dict[str, Any]]) -> dict[str, Any]:
+    """``?embed=process_instances``: the entries go in just before ``relationships``."""
+    out: dict[str, Any] = {}
+    for key, value in body.items():
+        if key == "relationships":
+            out["process_instances"] = entries
+        out[key] = value
+    return out
