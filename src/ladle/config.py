@@ -7,6 +7,7 @@ one value it needs) from its caller.
 from __future__ import annotations
 
 import dataclasses
+import ipaddress
 import os
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -76,8 +77,27 @@ class Settings:
     staging_min_memory_mb: int = 1024
     staging_min_disk_mb: int = 4096
     max_app_disk_mb: int = 2048
-    # Run buildpack scripts under bubblewrap when it is installed.
+    # Run user code (buildpack scripts) in the sandbox. Without bubblewrap Ladle refuses to run
+    # it, unless this is turned off: then it runs as plain processes of Ladle's own user.
     staging_isolation: bool = True
+    # The host uid and gid user code runs as when Ladle runs as root (gid defaults to the uid).
+    # They should own nothing on the host.
+    sandbox_uid: int = 2_000_000_000
+    sandbox_gid: int | None = None
+    # The sandbox's network: "isolated" (its own namespace, egress under the rules below),
+    # "none" (its own namespace, no egress) or "host" (the host's network: no protection).
+    sandbox_network: str = "isolated"
+    # Cloud Foundry's default security groups: egress anywhere but these ranges (and the host's
+    # own addresses), DNS anywhere. Allowed networks are let through before any refusal.
+    sandbox_denied_networks: tuple[str, ...] = (
+        "10.0.0.0/8",
+        "172.16.0.0/12",
+        "192.168.0.0/16",
+        "169.254.0.0/16",
+        "fc00::/7",
+        "fe80::/10",
+    )
+    sandbox_allowed_networks: tuple[str, ...] = ()
     # Staging log lines kept per app (older ones are pruned).
     max_log_lines_per_app: int = 10000
     # Uploaded droplets: the largest upload, and how much its files may add up to.
@@ -88,8 +108,10 @@ class Settings:
     max_retained_packages: int = 5
     max_retained_droplets: int = 5
     # Registries ("host" or "host:port", comma-separated) reached without TLS verification,
-    # falling back to plain HTTP, as Cloud Foundry's insecure_docker_registry_list.
+    # falling back to plain HTTP, as Cloud Foundry's insecure_docker_registry_list. A registry on
+    # a loopback, link-local or private address is reached only if it is listed here or below.
     insecure_docker_registries: tuple[str, ...] = ()
+    private_docker_registries: tuple[str, ...] = ()
     # Re-raise unexpected exceptions instead of answering UnknownError (tests want the traceback).
     debug: bool = False
 
@@ -156,6 +178,16 @@ class Settings:
             raise ConfigError("max_package_size must be positive")
         if self.max_retained_packages < 1 or self.max_retained_droplets < 1:
             raise ConfigError("max_retained_packages and max_retained_droplets must be at least 1")
+        if self.sandbox_network not in {"isolated", "none", "host"}:
+            raise ConfigError("sandbox_network must be 'isolated', 'none' or 'host'")
+        if not 0 < self.sandbox_uid < 2**32 - 1 or not 0 < (self.sandbox_gid or 1) < 2**32 - 1:
+            raise ConfigError("sandbox_uid and sandbox_gid must be between 1 and 4294967294")
+        for name in ("sandbox_denied_networks", "sandbox_allowed_networks"):
+            for value in getattr(self, name):
+                try:
+                    ipaddress.ip_network(value, strict=False)
+                except ValueError:
+                    raise ConfigError(f"{name}: not a network address: {value!r}") from None
 
 
 def _convert(name: str, annotation: object, raw: str) -> Any:

@@ -19,6 +19,7 @@ from typing import Any
 
 import yaml
 
+from ladle.sandbox.untrusted_files import read_beneath, write_beneath
 from ladle.staging.sandbox import OutputSink, Sandbox
 from ladle.staging.xxhash import key_hash
 
@@ -187,6 +188,13 @@ class _Runner:
         for entry in self.ws.cache_dir.iterdir():
             if entry.name not in keep:
                 shutil.rmtree(entry) if entry.is_dir() and not entry.is_symlink() else entry.unlink()
+        # From here on the scripts write these; Ladle reads back only through read_beneath.
+        self.sandbox.hand_over(self.ws.droplet_root, self.ws.cache_dir)
+
+    def read(self, relative: str) -> str | None:
+        """A file the scripts may have written, under the droplet root (never through a link)."""
+        data = read_beneath(self.ws.droplet_root, relative)
+        return None if data is None else data.decode("utf-8", "replace")
 
     # --- detect ----------------------------------------------------------------------------------
     def detect(self) -> tuple[BuildpackSpec, str]:
@@ -263,11 +271,11 @@ class _Runner:
     # --- release -------------------------------------------------------------------------------
     def launch_processes(self, index: int) -> dict[str, Any] | None:
         # The builder looks launch.yml up under the unpadded index (a quirk it has with 10+ buildpacks).
-        path = self.ws.deps_dir / str(index) / "launch.yml"
-        if not path.exists():
+        text = self.read(f"deps/{index}/launch.yml")
+        if text is None:
             return None
         try:
-            parsed = _yaml(path.read_text()) or {}
+            parsed = _yaml(text) or {}
         except yaml.YAMLError:
             return None
         return parsed if isinstance(parsed, dict) else None
@@ -295,11 +303,11 @@ class _Runner:
         return {str(k): "" if v is None else str(v) for k, v in types.items()}
 
     def procfile(self) -> dict[str, str]:
-        path = self.ws.build_dir / "Procfile"
-        if not path.is_file():
+        text = self.read("app/Procfile")
+        if text is None:
             return {}
         try:
-            parsed = _yaml(path.read_text(errors="replace")) or {}
+            parsed = _yaml(text) or {}
         except yaml.YAMLError:
             parsed = None
         if not isinstance(parsed, dict):
@@ -308,11 +316,11 @@ class _Runner:
         return {str(k): "" if v is None else str(v) for k, v in parsed.items()}
 
     def config(self, index: int) -> dict[str, Any]:
-        path = self.ws.deps_dir / self.idx(index) / "config.yml"
-        if not path.is_file():
+        text = self.read(f"deps/{self.idx(index)}/config.yml")
+        if text is None:
             return {}
         try:
-            parsed = _yaml(path.read_text())
+            parsed = _yaml(text)
         except yaml.YAMLError:
             return {}
         return parsed if isinstance(parsed, dict) else {}
@@ -410,4 +418,4 @@ def _write_staging_info(workspace: Workspace, result: StagingResult) -> None:
     if prefix:
         info["config"] = {"entrypoint_prefix": prefix}
     # The builder writes JSON into this .yml file (readers parse it as YAML, which accepts JSON).
-    (workspace.droplet_root / "staging_info.yml").write_text(json.dumps(info))
+    write_beneath(workspace.droplet_root, "staging_info.yml", json.dumps(info).encode())

@@ -32,7 +32,8 @@ from ladle.db.session import Database
 from ladle.db.transitions import move_state
 from ladle.errors import CFError
 from ladle.jobs.executor import JobContext
-from ladle.staging.buildpack_sources import BuildpackFetchError, BuildpackSource, fetch_buildpack
+from ladle.sandbox import SandboxConfig
+from ladle.staging.buildpack_sources import BuildpackFetchError, BuildpackSource, Downloader, fetch_buildpack
 from ladle.staging.docker_image import DockerStagingError, inspect_image
 from ladle.staging.droplet import PackFailed, pack_directory
 from ladle.staging.environment import as_process_env, staging_environment
@@ -49,6 +50,7 @@ from ladle.staging.lifecycle import (
 from ladle.staging.logs import BuildLog
 from ladle.staging.sandbox import (
     DiskLimitExceeded,
+    JailError,
     Limits,
     MemoryLimitExceeded,
     Mount,
@@ -241,23 +243,30 @@ def run_staging(ctx: JobContext) -> None:
             _restore_cache(ctx.blobstores, plan, workspace, scratch, say)
         if not plan.sources:
             raise staging_error("StagingError", CFError("NoBuildpacksFound").detail)
+        sandbox_config = SandboxConfig.from_settings(settings)
+        limits = Limits(memory_mb=plan.memory_mb, disk_mb=plan.disk_mb)
         with phases("buildpacks"):
-            specs = _fetch_buildpacks(ctx, plan, scratch, say)
+            specs = _fetch_buildpacks(ctx, plan, scratch, say, config=sandbox_config, limits=limits)
         cancelled = _cancel_check(ctx.db, plan.build_guid)
-        sandbox = Sandbox(
-            scratch,
-            mounts=[
-                # Where Cloud Foundry's builder keeps each of them.
-                Mount(workspace.droplet_root, "/tmp/contents", writable=True),
-                Mount(workspace.build_dir, "/tmp/app", writable=True),
-                Mount(workspace.cache_dir, "/tmp/cache", writable=True),
-                *(Mount(s.path, f"/tmp/buildpacks/{key_hash(s.key)}", writable=False) for s in specs),
-            ],
-            limits=Limits(memory_mb=plan.memory_mb, disk_mb=plan.disk_mb),
-            deadline=time.monotonic() + settings.staging_timeout,
-            cancelled=cancelled,
-            isolate=settings.staging_isolation,
-        )
+        try:
+            sandbox = Sandbox(
+                scratch,
+                mounts=[
+                    # Where Cloud Foundry's builder keeps each of them.
+                    Mount(workspace.droplet_root, "/tmp/contents", writable=True),
+                    Mount(workspace.build_dir, "/tmp/app", writable=True),
+                    Mount(workspace.cache_dir, "/tmp/cache", writable=True),
+                    *(Mount(s.path, f"/tmp/buildpacks/{key_hash(s.key)}", writable=False) for s in specs),
+                ],
+                limits=limits,
+                deadline=time.monotonic() + settings.staging_timeout,
+                cancelled=cancelled,
+                config=sandbox_config,
+            )
+        except JailError as exc:
+            raise _sandbox_unavailable(exc, say) from None
+        for note in sandbox.notes:
+            say(f"Note: {note}")
         try:
             with phases("lifecycle"):
                 result = run_lifecycle(
@@ -382,21 +391,45 @@ def _restore_cache(
         archive.unlink(missing_ok=True)
 
 
-def _fetch_buildpacks(ctx: JobContext, plan: _Plan, scratch: Path, say: Callable[[str], None]) -> list[BuildpackSpec]:
+def _sandbox_unavailable(exc: JailError, say: Callable[[str], None]) -> StagingFailed:
+    say(str(exc))
+    log.error("no sandbox for user code", extra={"reason": str(exc)})
+    return staging_error("StagingError", "buildpacks cannot be run in a sandbox on this server")
+
+
+def _fetch_buildpacks(
+    ctx: JobContext,
+    plan: _Plan,
+    scratch: Path,
+    say: Callable[[str], None],
+    *,
+    config: SandboxConfig,
+    limits: Limits,
+) -> list[BuildpackSpec]:
+    work_dir = scratch / "buildpackdownloads"
+    downloader = Downloader(config, work_dir, scratch / "fetch", limits)
     specs = []
-    for source in plan.sources:
-        try:
-            path = fetch_buildpack(
-                source,
-                work_dir=scratch / "buildpackdownloads",
-                shared_dir=ctx.settings.build_cache_dir,
-                store=ctx.blobstores.buildpacks,
-                say=say,
-            )
-        except BuildpackFetchError as exc:
-            say(str(exc))
-            raise staging_error("StagingError", "staging failed") from None
-        specs.append(BuildpackSpec(source.key, path, source.name))
+    try:
+        for source in plan.sources:
+            try:
+                path = fetch_buildpack(
+                    source,
+                    work_dir=work_dir,
+                    shared_dir=ctx.settings.build_cache_dir,
+                    store=ctx.blobstores.buildpacks,
+                    downloader=downloader,
+                    say=say,
+                )
+            except BuildpackFetchError as exc:
+                for note in downloader.notes:
+                    say(f"Note: {note}")
+                say(str(exc))
+                raise staging_error("StagingError", "staging failed") from None
+            except JailError as exc:
+                raise _sandbox_unavailable(exc, say) from None
+            specs.append(BuildpackSpec(source.key, path, source.name))
+    finally:
+        downloader.close()
     return specs
 
 
