@@ -58,6 +58,8 @@ from ladle.jobs.executor import PeriodicTask
 from ladle.jobs.inprocess import InProcessExecutor
 from ladle.jobs.kinds import job_kinds
 from ladle.jobs.runner import JobRunner
+from ladle.runner.local import LocalRunner, RunnerOptions
+from ladle.sandbox import SandboxConfig
 from ladle.urls import Urls
 
 __all__ = ["build_deps", "create_app"]
@@ -96,6 +98,15 @@ def build_deps(settings: Settings) -> Deps:
         verifier = LocalVerifier(key)
     blobstores = local_blobstores(settings.blobstore_root)
     worker_id = f"{socket.gethostname()}:{settings.data_dir}"
+    app_runner = None
+    if settings.runner == "local":
+        options = RunnerOptions(
+            node=worker_id,
+            work_dir=settings.data_dir / "runner",
+            cf_api=settings.effective_external_url,
+            sandbox=SandboxConfig.from_settings(settings),
+        )
+        app_runner = LocalRunner(db, blobstores.droplets, options)
     runner = JobRunner(db, settings, blobstores, job_kinds(), worker_id)
     executor = InProcessExecutor(
         runner, workers=settings.job_workers, periodic=periodic_tasks(db, blobstores, settings)
@@ -109,6 +120,7 @@ def build_deps(settings: Settings) -> Deps:
         executor=executor,
         runner=runner,
         blobstores=blobstores,
+        app_runner=app_runner,
     )
 
 
@@ -161,10 +173,14 @@ def create_app(settings: Settings, deps: Deps | None = None) -> Starlette:
     async def lifespan(_app: Starlette) -> AsyncIterator[None]:
         await run_in_threadpool(recover_at_startup, deps.settings, deps.db, deps.blobstores, deps.runner)
         deps.executor.start()
+        if deps.app_runner is not None:
+            await run_in_threadpool(deps.app_runner.start)
         log.info("ladle ready", extra={"url": deps.urls.base, "database": deps.db.engine.url.get_backend_name()})
         try:
             yield
         finally:
+            if deps.app_runner is not None:
+                await run_in_threadpool(deps.app_runner.shutdown)
             deps.executor.shutdown(wait=False)
             deps.db.dispose()
 

@@ -112,6 +112,9 @@ class Settings:
     # a loopback, link-local or private address is reached only if it is listed here or below.
     insecure_docker_registries: tuple[str, ...] = ()
     private_docker_registries: tuple[str, ...] = ()
+    # Which runner runs app instances and tasks: "local" (this machine) or "none" (a node that only
+    # serves the API and stages).
+    runner: str = "local"
     # Re-raise unexpected exceptions instead of answering UnknownError (tests want the traceback).
     debug: bool = False
 
@@ -172,6 +175,8 @@ class Settings:
             raise ConfigError(f"port out of range: {self.port}")
         if self.job_workers < 1:
             raise ConfigError("job_workers must be at least 1")
+        if self.runner not in {"local", "none"}:
+            raise ConfigError("runner must be 'local' or 'none'")
         if self.log_format not in {"json", "text"}:
             raise ConfigError("log_format must be 'json' or 'text'")
         if self.max_package_size < 1:

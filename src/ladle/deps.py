@@ -11,6 +11,7 @@ from ladle.config import Settings
 from ladle.db.session import Database
 from ladle.jobs.executor import Executor
 from ladle.jobs.runner import JobRunner
+from ladle.runner.base import Runner
 from ladle.urls import Urls
 
 __all__ = ["Deps"]
@@ -27,4 +28,6 @@ class Deps:
     executor: Executor
     runner: JobRunner
     blobstores: Blobstores
+    # Runs app instances and tasks (None on a node that runs none).
+    app_runner: Runner | None = None
     seen_users: SeenUsers = field(default_factory=SeenUsers)

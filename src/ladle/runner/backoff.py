@@ -30,5 +30,5 @@ def restart_at(crash_count: int, crashed_at: datetime) -> datetime | None:
         return crashed_at
     if crash_count >= MAX_CRASHES:
         return None
-    wait = _FIRST_WAIT * 2 ** min(crash_count - IMMEDIATE_RESTARTS - 1, 5)
+    wait: timedelta = _FIRST_WAIT * (2 ** min(crash_count - IMMEDIATE_RESTARTS - 1, 5))
     return crashed_at + min(wait, _LONGEST_WAIT)

@@ -71,7 +71,11 @@ class AppLogSink:
             batch = [self._queue.popleft() for _ in range(min(MAX_BATCH, len(self._queue)))]
             if not self._queue and self._dropped:
                 for source, count in self._dropped.items():
-                    batch.append(self._row(source, f"Dropped {count} log lines: the app wrote faster than they could be stored", "ERR"))
+                    batch.append(
+                        self._row(
+                            source, f"Dropped {count} log lines: the app wrote faster than they could be stored", "ERR"
+                        )
+                    )
                 self._dropped.clear()
         return batch
 
