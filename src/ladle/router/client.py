@@ -1,0 +1,244 @@
+"""The router's side towards clients: one protocol object per accepted connection.
+
+Requests are parsed with httptools (llhttp), which rejects malformed and ambiguous messages
+(conflicting lengths, bad chunking, bad tokens); such a request gets a 400 and the connection
+closes. Requests on one connection are answered in order: a pipelined request waits, with reading
+paused, until the one before it has been answered.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections import deque
+from typing import TYPE_CHECKING, cast
+
+import httptools
+
+from ladle.router.exchange import Exchange
+from ladle.router.responses import protocol_error
+
+if TYPE_CHECKING:
+    from ladle.router.server import Router
+
+__all__ = ["ClientConnection"]
+
+# Reasons reading from the client is paused; reading resumes when none is left.
+PAUSE_PENDING = 1  # body waits for an upstream connection
+PAUSE_UPSTREAM_FULL = 2  # the upstream's write buffer is full
+PAUSE_QUEUED = 4  # a pipelined request waits for its turn
+PAUSE_ENDING = 8  # the connection closes after the current response
+
+MAX_HEADER_BYTES = 1024 * 1024  # Go's http.DefaultMaxHeaderBytes, gorouter's default
+
+
+class HeaderTooLarge(Exception):
+    pass
+
+
+class ClientConnection(asyncio.Protocol):
+    __slots__ = (
+        "closed",
+        "current",
+        "header_bytes",
+        "idle_since",
+        "ip",
+        "ip_bytes",
+        "parser",
+        "parsing",
+        "paused",
+        "peer",
+        "pipe",
+        "queue",
+        "raw",
+        "refusal",
+        "router",
+        "transport",
+        "writing_paused",
+    )
+
+    def __init__(self, router: Router) -> None:
+        self.router = router
+        self.transport: asyncio.Transport = None  # type: ignore[assignment]  # set on connection_made
+        self.parser = httptools.HttpRequestParser(self)
+        self.parsing: Exchange | None = None
+        self.current: Exchange | None = None
+        self.queue: deque[Exchange] = deque()
+        # After an upgrade request's head, the client's bytes are passed on raw to this exchange.
+        self.raw: Exchange | None = None
+        self.pipe: Exchange | None = None
+        self.paused = 0
+        self.writing_paused = False
+        self.header_bytes = 0
+        self.closed = False
+        self.refusal: bytes | None = None
+        self.idle_since = time.monotonic()
+        self.peer = ""
+        self.ip = ""
+        self.ip_bytes = b""
+
+    # asyncio.Protocol
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        # uvloop's transports are not asyncio.Transport subclasses, but have its interface.
+        self.transport = cast(asyncio.Transport, transport)
+        peer = transport.get_extra_info("peername")
+        if isinstance(peer, tuple):
+            self.ip = str(peer[0])
+            self.peer = f"{peer[0]}:{peer[1]}"
+        self.ip_bytes = self.ip.encode()
+        self.router.clients.add(self)
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self.closed = True
+        self.router.clients.discard(self)
+        current = self.current
+        if current is not None:
+            current.client_lost()
+
+    def eof_received(self) -> bool | None:
+        if self.pipe is not None:
+            return self.pipe.pipe_eof_from_client()
+        # As Go's server: a client that stops sending has gone, and its request with it
+        # (connection_lost follows, which cancels what is in flight).
+        return None
+
+    def pause_writing(self) -> None:
+        self.writing_paused = True
+        exchange = self.current
+        if exchange is not None and exchange.upstream is not None:
+            exchange.upstream.transport.pause_reading()
+
+    def resume_writing(self) -> None:
+        self.writing_paused = False
+        exchange = self.current
+        if exchange is not None and exchange.upstream is not None:
+            exchange.upstream.transport.resume_reading()
+
+    def data_received(self, data: bytes) -> None:
+        if self.raw is not None:
+            self.raw.raw_from_client(data)
+            return
+        try:
+            self.parser.feed_data(data)
+        except httptools.HttpParserUpgrade as upgrade:
+            exchange = self.parsing
+            assert exchange is not None
+            self.raw = exchange
+            rest = data[upgrade.args[0] :]
+            if rest:
+                exchange.raw_from_client(rest)
+        except httptools.HttpParserCallbackError as exc:
+            if isinstance(exc.__context__, HeaderTooLarge):
+                self.refuse(protocol_error(431))
+            else:
+                raise
+        except httptools.HttpParserError:
+            self.refuse(protocol_error(400))
+
+    # httptools callbacks
+
+    def on_message_begin(self) -> None:
+        self.parsing = Exchange(self)
+        self.header_bytes = 0
+
+    def on_url(self, url: bytes) -> None:
+        assert self.parsing is not None
+        self.parsing.target += url
+        self.header_bytes += len(url)
+        if self.header_bytes > MAX_HEADER_BYTES:
+            raise HeaderTooLarge
+
+    def on_header(self, name: bytes, value: bytes) -> None:
+        exchange = self.parsing
+        assert exchange is not None
+        self.header_bytes += len(name) + len(value)
+        if self.header_bytes > MAX_HEADER_BYTES:
+            raise HeaderTooLarge
+        exchange.headers.append((name, value))
+
+    def on_headers_complete(self) -> None:
+        exchange = self.parsing
+        assert exchange is not None
+        parser = self.parser
+        exchange.method = parser.get_method()
+        exchange.http10 = parser.get_http_version() == "1.0"
+        exchange.keep_alive = parser.should_keep_alive()
+        exchange.upgrade = parser.should_upgrade()
+        exchange.headers_done()
+        if self.current is None:
+            self.current = exchange
+            exchange.begin()
+        else:
+            self.queue.append(exchange)
+            self.pause_reading(PAUSE_QUEUED)
+
+    def on_body(self, body: bytes) -> None:
+        exchange = self.parsing
+        assert exchange is not None
+        exchange.request_body(body)
+
+    def on_message_complete(self) -> None:
+        exchange = self.parsing
+        assert exchange is not None
+        exchange.request_complete()
+
+    # Called by exchanges
+
+    def pause_reading(self, reason: int) -> None:
+        if not self.paused and not self.closed:
+            self.transport.pause_reading()
+        self.paused |= reason
+
+    def resume_reading(self, reason: int) -> None:
+        if self.paused & reason:
+            self.paused &= ~reason
+            if not self.paused and not self.closed:
+                self.transport.resume_reading()
+
+    def exchange_done(self, exchange: Exchange) -> None:
+        if exchange is not self.current:
+            return
+        self.current = None
+        self.resume_reading(PAUSE_PENDING | PAUSE_UPSTREAM_FULL)
+        if self.closed:
+            return
+        if exchange.close_after:
+            self._close()
+            return
+        if self.refusal is not None:
+            self.transport.write(self.refusal)
+            self._close()
+            return
+        if self.queue:
+            # Started from the loop, not from here, so a long pipeline cannot nest calls.
+            self.router.loop.call_soon(self._next)
+        else:
+            self.idle_since = time.monotonic()
+
+    def _next(self) -> None:
+        if self.closed or self.current is not None or not self.queue:
+            return
+        exchange = self.queue.popleft()
+        if not self.queue:
+            self.resume_reading(PAUSE_QUEUED)
+        self.current = exchange
+        exchange.begin()
+
+    def refuse(self, response: bytes) -> None:
+        """A request that cannot be parsed: answer once the one in progress is done, and close."""
+        current = self.current
+        if current is None:
+            self.transport.write(response)
+            self._close()
+        elif not current.request_done:
+            # The broken bytes belong to the request in progress: it cannot go on.
+            current.client_broken(response)
+        else:
+            self.refusal = response
+            self.queue.clear()
+            self.pause_reading(PAUSE_ENDING)
+
+    def _close(self) -> None:
+        self.pause_reading(PAUSE_ENDING)
+        self.transport.close()
