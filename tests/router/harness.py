@@ -14,7 +14,7 @@ from typing import Any, BinaryIO
 
 import uvloop
 
-from ladle.router import AccessLogRecord, Endpoint, Route, Router, StaticRouteSource
+from ladle.router import AccessLogRecord, Endpoint, Route, Router, RouteSource, StaticRouteSource
 
 __all__ = ["RecordingSink", "RunningRouter", "endpoint", "eventually", "raw_exchange", "read_response"]
 
@@ -32,11 +32,11 @@ class RecordingSink:
 class RunningRouter:
     """A ``Router`` on its own thread and loop; ``set_routes`` returns once it applied them."""
 
-    def __init__(self, routes: Iterable[Route] = (), **options: Any) -> None:
+    def __init__(self, routes: Iterable[Route] = (), source: RouteSource | None = None, **options: Any) -> None:
         self.source = StaticRouteSource(routes)
         self.sink = RecordingSink()
         options.setdefault("access_log", self.sink)
-        self.router = Router(self.source, port=0, **options)
+        self.router = Router(source or self.source, port=0, **options)
         self.loop = uvloop.new_event_loop()
         self._ready = threading.Event()
         self._stop: asyncio.Event | None = None

@@ -9,7 +9,7 @@ from collections.abc import Callable, Sequence
 
 import httpx
 
-from ladle.router import AccessLogRecord, Route
+from ladle.router import AccessLogRecord, Route, wait_for_router
 from tests.router.backends import AppBackend, RawBackend, read_head
 from tests.router.harness import RunningRouter, endpoint, eventually, raw_exchange, read_response
 
@@ -128,15 +128,22 @@ def test_removed_endpoint_finishes_in_flight_requests(
     )
     slow.start()
     assert old.slow_started.wait(10)
-    router.set_routes([Route("roll.apps.test", "", {}, (endpoint(new.port, 1),))])
+    version = router.set_routes([Route("roll.apps.test", "", {}, (endpoint(new.port, 1),))])
     # The router says "old" is draining: one request still in flight.
     status = router.call(router.router.status)
-    assert [(d["address"], d["in_flight"]) for d in status["draining"]] == [(f"127.0.0.1:{old.port}", 1)]
+    old_addr = f"127.0.0.1:{old.port}"
+    assert [(d["address"], d["in_flight"]) for d in status["draining"]] == [(old_addr, 1)]
+    drained: list[dict[str, object]] = []
+    waiter = threading.Thread(target=lambda: drained.append(wait_for_router(router.url, version, drained=old_addr)))
+    waiter.start()
     # New requests go to "new" at once.
     names = [httpx.get(router.url + "/echo", headers={"Host": "roll.apps.test"}).json()["name"] for _ in range(5)]
     assert names == ["new"] * 5
+    assert not drained  # still waiting for the slow request
     old.release.set()
     slow.join(10)
+    waiter.join(10)
+    assert drained and drained[0]["draining"] == []
     assert result[0].status_code == 200 and result[0].json() == {"name": "old", "slow": True}
     # Drained: nothing left of "old", no idle connection kept to it.
     eventually(lambda: not router.call(router.router.status)["draining"], what="the old endpoint to drain")
