@@ -9,7 +9,6 @@ paused, until the one before it has been answered.
 from __future__ import annotations
 
 import asyncio
-import time
 from collections import deque
 from typing import TYPE_CHECKING, cast
 
@@ -30,18 +29,16 @@ PAUSE_QUEUED = 4  # a pipelined request waits for its turn
 PAUSE_ENDING = 8  # the connection closes after the current response
 
 MAX_HEADER_BYTES = 1024 * 1024  # Go's http.DefaultMaxHeaderBytes, gorouter's default
-
-
-class HeaderTooLarge(Exception):
-    pass
+LINGER_SECONDS = 0.5  # Go's server waits as long before closing a connection it refused
 
 
 class ClientConnection(asyncio.Protocol):
     __slots__ = (
         "closed",
         "current",
-        "header_bytes",
-        "idle_since",
+        "discarding",
+        "head_bytes",
+        "idle_sweeps",
         "ip",
         "ip_bytes",
         "parser",
@@ -69,10 +66,13 @@ class ClientConnection(asyncio.Protocol):
         self.pipe: Exchange | None = None
         self.paused = 0
         self.writing_paused = False
-        self.header_bytes = 0
+        # Bytes fed to the parser since the current request began, until its head is complete.
+        self.head_bytes = -1
         self.closed = False
+        self.discarding = False
         self.refusal: bytes | None = None
-        self.idle_since = time.monotonic()
+        # Sweeps (once a second) this connection has been found idle in a row.
+        self.idle_sweeps = 0
         self.peer = ""
         self.ip = ""
         self.ip_bytes = b""
@@ -116,9 +116,17 @@ class ClientConnection(asyncio.Protocol):
             exchange.upstream.transport.resume_reading()
 
     def data_received(self, data: bytes) -> None:
+        if self.discarding:
+            return
         if self.raw is not None:
             self.raw.raw_from_client(data)
             return
+        if self.head_bytes >= 0:
+            # A head still being read: bound it (llhttp itself would take any size).
+            self.head_bytes += len(data)
+            if self.head_bytes > MAX_HEADER_BYTES:
+                self.refuse(protocol_error(431))
+                return
         try:
             self.parser.feed_data(data)
         except httptools.HttpParserUpgrade as upgrade:
@@ -128,11 +136,6 @@ class ClientConnection(asyncio.Protocol):
             rest = data[upgrade.args[0] :]
             if rest:
                 exchange.raw_from_client(rest)
-        except httptools.HttpParserCallbackError as exc:
-            if isinstance(exc.__context__, HeaderTooLarge):
-                self.refuse(protocol_error(431))
-            else:
-                raise
         except httptools.HttpParserError:
             self.refuse(protocol_error(400))
 
@@ -140,22 +143,13 @@ class ClientConnection(asyncio.Protocol):
 
     def on_message_begin(self) -> None:
         self.parsing = Exchange(self)
-        self.header_bytes = 0
+        self.head_bytes = max(self.head_bytes, 0)
 
     def on_url(self, url: bytes) -> None:
-        assert self.parsing is not None
-        self.parsing.target += url
-        self.header_bytes += len(url)
-        if self.header_bytes > MAX_HEADER_BYTES:
-            raise HeaderTooLarge
+        self.parsing.target += url  # type: ignore[union-attr]
 
     def on_header(self, name: bytes, value: bytes) -> None:
-        exchange = self.parsing
-        assert exchange is not None
-        self.header_bytes += len(name) + len(value)
-        if self.header_bytes > MAX_HEADER_BYTES:
-            raise HeaderTooLarge
-        exchange.headers.append((name, value))
+        self.parsing.headers.append((name, value))  # type: ignore[union-attr]
 
     def on_headers_complete(self) -> None:
         exchange = self.parsing
@@ -166,6 +160,7 @@ class ClientConnection(asyncio.Protocol):
         exchange.keep_alive = parser.should_keep_alive()
         exchange.upgrade = parser.should_upgrade()
         exchange.headers_done()
+        self.head_bytes = -1
         if self.current is None:
             self.current = exchange
             exchange.begin()
@@ -200,21 +195,22 @@ class ClientConnection(asyncio.Protocol):
         if exchange is not self.current:
             return
         self.current = None
-        self.resume_reading(PAUSE_PENDING | PAUSE_UPSTREAM_FULL)
+        if self.paused:
+            self.resume_reading(PAUSE_PENDING | PAUSE_UPSTREAM_FULL)
         if self.closed:
             return
         if exchange.close_after:
-            self._close()
+            self._close(linger=not exchange.request_done)
             return
         if self.refusal is not None:
             self.transport.write(self.refusal)
-            self._close()
+            self._close(linger=True)
             return
         if self.queue:
             # Started from the loop, not from here, so a long pipeline cannot nest calls.
             self.router.loop.call_soon(self._next)
         else:
-            self.idle_since = time.monotonic()
+            self.idle_sweeps = 0
 
     def _next(self) -> None:
         if self.closed or self.current is not None or not self.queue:
@@ -230,7 +226,7 @@ class ClientConnection(asyncio.Protocol):
         current = self.current
         if current is None:
             self.transport.write(response)
-            self._close()
+            self._close(linger=True)
         elif not current.request_done:
             # The broken bytes belong to the request in progress: it cannot go on.
             current.client_broken(response)
@@ -239,6 +235,18 @@ class ClientConnection(asyncio.Protocol):
             self.queue.clear()
             self.pause_reading(PAUSE_ENDING)
 
-    def _close(self) -> None:
-        self.pause_reading(PAUSE_ENDING)
-        self.transport.close()
+    def _close(self, linger: bool = False) -> None:
+        """Close after what is written has gone. ``linger`` when the client may still be sending:
+        as Go's server, stop writing, read and drop for a moment, then close, so that unread
+        bytes do not make the kernel reset the connection before the answer is read."""
+        if not linger or self.closed:
+            self.pause_reading(PAUSE_ENDING)
+            self.transport.close()
+            return
+        self.raw = None
+        self.discarding = True
+        if self.paused:
+            self.paused = 0
+            self.transport.resume_reading()
+        self.transport.write_eof()
+        self.router.loop.call_later(LINGER_SECONDS, self.transport.close)

@@ -214,10 +214,12 @@ class Router:
         while True:
             await asyncio.sleep(SWEEP_INTERVAL)
             now = time.monotonic()
+            idle_sweeps = int(self.idle_timeout / SWEEP_INTERVAL)
             for client in list(self.clients):
                 current = client.current
                 if current is None:
-                    if not client.queue and now - client.idle_since > self.idle_timeout:
+                    client.idle_sweeps += 1
+                    if client.idle_sweeps > idle_sweeps and not client.queue:
                         client.transport.close()
                 elif (
                     current.upstream is not None
@@ -225,9 +227,10 @@ class Router:
                     and now - current.app_started > self.endpoint_timeout
                 ):
                     current.timed_out()
+            upstream_sweeps = int(self.upstream_idle_timeout / SWEEP_INTERVAL)
             for state in self.states.values():
                 if state.idle:
-                    state.close_idle(older_than=now - self.upstream_idle_timeout)
+                    state.close_idle(max_sweeps=upstream_sweeps)
 
 
 def serve(settings: Settings, source: RouteSource, *, access_log: AccessLogSink | None = None) -> None:

@@ -9,7 +9,6 @@ one TCP connection to an instance: it parses the responses (httptools) and hands
 from __future__ import annotations
 
 import asyncio
-import time
 from typing import TYPE_CHECKING, cast
 
 import httptools
@@ -59,15 +58,17 @@ class EndpointState:
 
     def put_idle(self, conn: UpstreamConnection) -> None:
         if self.live and conn.open and len(self.idle) < MAX_IDLE_PER_ENDPOINT:
-            conn.idle_since = time.monotonic()
+            conn.idle_sweeps = 0
             self.idle.append(conn)
         else:
             conn.close()
 
-    def close_idle(self, older_than: float | None = None) -> None:
+    def close_idle(self, max_sweeps: int | None = None) -> None:
+        """Close idle connections: all, or those found idle by more than ``max_sweeps``."""
         keep = []
         for conn in self.idle:
-            if older_than is not None and conn.idle_since >= older_than and conn.open:
+            conn.idle_sweeps += 1
+            if max_sweeps is not None and conn.idle_sweeps <= max_sweeps and conn.open:
                 keep.append(conn)
             else:
                 conn.close()
@@ -83,7 +84,7 @@ class UpstreamConnection(asyncio.Protocol):
         "extra",
         "head_only",
         "headers",
-        "idle_since",
+        "idle_sweeps",
         "open",
         "parser",
         "piping",
@@ -98,7 +99,7 @@ class UpstreamConnection(asyncio.Protocol):
         self.parser = httptools.HttpResponseParser(self)
         self.exchange: Exchange | None = None
         self.open = False
-        self.idle_since = 0.0
+        self.idle_sweeps = 0
         self.reason = b""
         # The response's header lines; after its head, its trailers.
         self.headers: list[tuple[bytes, bytes]] = []
