@@ -1,18 +1,25 @@
 """Router overhead: requests/s and latency through the router as a ratio of direct requests.
 
-Three processes on this machine: a backend (a minimal HTTP/1.1 server on asyncio with uvloop
-and httptools, answering a 13-byte body with Content-Length, the cheapest realistic app), the
-router (``ladle.router.serve`` with a file route source and an access-log sink that formats every
-record as its RTR line, as production will), and a load client (asyncio raw sockets, keep-alive,
-a fixed request, responses read by Content-Length: far cheaper per request than the servers, so
-it does not hide their cost). The client sends the same request to the backend directly and
-through the router, alternately, at each concurrency; the ratio compares the two in the same run.
+Three processes on this machine: a backend, the router (``ladle.router.serve`` with a file route
+source and an access-log sink that formats every record as its RTR line, as production will), and
+a load client (asyncio on uvloop with raw sockets, keep-alive, one fixed request, responses read by
+Content-Length: cheaper per request than any of the servers, so it does not hide their cost). The
+client sends the same request to the same backend instance directly and through the router,
+alternately, at each concurrency, and the ratios compare the two within one run.
 
-On a 2-core machine the three processes share the cores: at concurrency 32 the direct run has
-two busy processes and the routed one three, so the ratio measures the router's CPU cost per
-request against the backend's and the client's, not just added latency.
+Backends (``--backend``):
 
-    python -m bench.router_bench [--seconds 5] [--rounds 2] [--concurrency 1,32]
+- ``asyncio`` (the target's): a minimal HTTP/1.1 app server as one writes it with the standard
+  library's asyncio streams: reads the head, parses the request line and headers, reads a
+  Content-Length body, answers 13 bytes, keeps the connection alive.
+- ``httptools``: the cheapest server Python can be (uvloop, httptools, a canned answer, no
+  header parsing): a stress case that shows the router's cost against almost nothing.
+
+On a 2-core machine the processes share the cores: at concurrency 32 the direct run has two busy
+processes and the routed one three, so the ratio measures the router's CPU per request against
+the backend's and the client's; at concurrency 1 it measures the extra hop's latency.
+
+    python -m bench.router_bench [--backend asyncio,httptools] [--seconds 5] [--rounds 3]
 """
 
 from __future__ import annotations
@@ -33,15 +40,52 @@ from pathlib import Path
 import httptools
 
 from bench.support import free_port
+from ladle.config import Settings
+from ladle.logs import configure_logging
+from ladle.router import AccessLogRecord, Endpoint, FileRouteSource, Route, format_access_log, serve
+from ladle.router.source import dump_routes
 
 BODY = b"Hello, world!"
-HOST = "bench.apps.localhost"
+HOST = "bench.apps.localhost"  # each backend gets <kind>.bench.apps.localhost
 
 
-# The backend: one process, one loop, a protocol object per connection.
+# The backends.
+
+
+async def handle_asyncio(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+    """One keep-alive connection of the minimal asyncio-streams app server."""
+    try:
+        while True:
+            head = await reader.readuntil(b"\r\n\r\n")
+            request_line, *lines = head[:-4].decode("latin-1").split("\r\n")
+            _method, _target, _version = request_line.split(" ", 2)
+            headers = {}
+            for line in lines:
+                name, _, value = line.partition(":")
+                headers[name.strip().lower()] = value.strip()
+            length = int(headers.get("content-length", "0"))
+            if length:
+                await reader.readexactly(length)
+            writer.write(
+                b"HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nContent-Length: %d\r\n\r\n%s" % (len(BODY), BODY)
+            )
+            await writer.drain()
+            if headers.get("connection", "").lower() == "close":
+                break
+    except (asyncio.IncompleteReadError, ConnectionError):
+        pass
+    writer.close()
+
+
+async def run_asyncio_backend(port: int) -> None:
+    server = await asyncio.start_server(handle_asyncio, "127.0.0.1", port, backlog=1024)
+    async with server:
+        await server.serve_forever()
 
 
 class BackendProtocol(asyncio.Protocol):
+    """The httptools backend: one protocol object per connection, a canned answer."""
+
     def __init__(self) -> None:
         self.parser = httptools.HttpRequestParser(self)
         self.transport: asyncio.Transport | None = None
@@ -69,7 +113,7 @@ class BackendProtocol(asyncio.Protocol):
             self.transport.close()
 
 
-async def run_backend(port: int) -> None:
+async def run_httptools_backend(port: int) -> None:
     loop = asyncio.get_running_loop()
     server = await loop.create_server(BackendProtocol, "127.0.0.1", port, backlog=1024)
     async with server:
@@ -169,21 +213,16 @@ class FormattingSink:
     def __init__(self) -> None:
         self.lines = 0
 
-    def write(self, records: Sequence[object]) -> None:
-        from ladle.router import AccessLogRecord, format_access_log
-
+    def write(self, records: Sequence[AccessLogRecord]) -> None:
         for record in records:
-            assert isinstance(record, AccessLogRecord)
             format_access_log(record)
         self.lines += len(records)
 
 
-def run_router(port: int, routes: Path) -> None:
-    from ladle.config import Settings
-    from ladle.router import FileRouteSource, serve
-
-    settings = Settings.from_sources({}, router_port=port)
-    serve(settings, FileRouteSource(routes), access_log=FormattingSink() if not os.environ.get("NOLOG") else None)
+def run_router(port: int, routes: Path, access_log: bool) -> None:
+    settings = Settings.from_sources({"LADLE_LOG_LEVEL": "warning"}, router_port=port)
+    configure_logging(settings.log_level, "text")
+    serve(settings, FileRouteSource(routes), access_log=FormattingSink() if access_log else None)
 
 
 # The driver.
@@ -250,87 +289,89 @@ def measure(port: int, host: str, concurrency: int, seconds: float) -> Result:
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--role", choices=["driver", "backend", "router", "client"], default="driver")
+    parser.add_argument("--backend", default="asyncio,httptools", help="asyncio, httptools, or both")
     parser.add_argument("--port", type=int, default=0)
-    parser.add_argument("--host", default=HOST)
+    parser.add_argument("--host", default=HOST)  # for --role client
     parser.add_argument("--routes", type=Path)
     parser.add_argument("--concurrency", default="1,32")
     parser.add_argument("--seconds", type=float, default=5.0)
-    parser.add_argument("--rounds", type=int, default=2)
+    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--no-access-log", action="store_true", help="run the router without an access-log sink")
     args = parser.parse_args()
     if args.role == "backend":
-        _uvloop_run(run_backend(args.port))
+        if args.backend == "asyncio":
+            asyncio.run(run_asyncio_backend(args.port))
+        else:
+            _uvloop_run(run_httptools_backend(args.port))
         return 0
     if args.role == "router":
-        run_router(args.port, args.routes)
+        run_router(args.port, args.routes, access_log=not args.no_access_log)
         return 0
     if args.role == "client":
         result = _uvloop_run(run_client(args.port, args.host, int(args.concurrency), args.seconds, 1.0))
         print(json.dumps(result))
         return 0
 
-    backend_port, router_port = free_port(), free_port()
+    kinds = [k for k in args.backend.split(",") if k]
+    ports = {kind: free_port() for kind in kinds}
+    router_port = free_port()
     with tempfile.TemporaryDirectory(prefix="ladle-router-bench-") as tmp:
         routes = Path(tmp) / "routes.json"
         routes.write_text(
-            json.dumps(
-                {
-                    "routes": [
-                        {
-                            "host": HOST,
-                            "endpoints": [
-                                {"port": backend_port, "app_guid": "bench-app", "instance_guid": "bench-instance"}
-                            ],
-                        }
-                    ]
-                }
+            dump_routes(
+                Route(f"{kind}.{HOST}", "", {}, (Endpoint("127.0.0.1", port, "bench-app", instance_guid=kind),))
+                for kind, port in ports.items()
             )
         )
-        procs = [_spawn("--role", "backend", "--port", str(backend_port))]
-        env_log = os.environ.get("LADLE_LOG_LEVEL")
-        os.environ["LADLE_LOG_LEVEL"] = "warning"
-        procs.append(_spawn("--role", "router", "--port", str(router_port), "--routes", str(routes)))
-        if env_log is None:
-            del os.environ["LADLE_LOG_LEVEL"]
+        procs = [_spawn("--role", "backend", "--backend", kind, "--port", str(port)) for kind, port in ports.items()]
+        router_args = ["--role", "router", "--port", str(router_port), "--routes", str(routes)]
+        procs.append(_spawn(*router_args, *(["--no-access-log"] if args.no_access_log else [])))
         try:
-            _wait_port(backend_port, procs[0])
-            _wait_port(router_port, procs[1])
+            for port, proc in zip([*ports.values(), router_port], procs, strict=True):
+                _wait_port(port, proc)
             print(
-                f"{os.cpu_count()} CPUs; backend, router and client are separate processes; "
-                f"{args.seconds:.0f} s per run after 1 s of warm-up, {args.rounds} rounds, "
-                "direct and routed alternating",
+                f"{os.cpu_count()} CPUs, load average {os.getloadavg()[0]:.2f} at start; backend, router and client "
+                f"are separate processes; {args.seconds:g} s per run after 1 s of warm-up, {args.rounds} rounds, "
+                "direct and routed alternating; access log "
+                + ("off" if args.no_access_log else "on (RTR lines formatted)"),
                 flush=True,
             )
             summary: list[str] = []
-            for concurrency in [int(c) for c in args.concurrency.split(",")]:
-                direct: list[Result] = []
-                routed: list[Result] = []
-                for round_ in range(1, args.rounds + 1):
-                    direct.append(measure(backend_port, HOST, concurrency, args.seconds))
-                    routed.append(measure(router_port, HOST, concurrency, args.seconds))
-                    for name, r in (("direct", direct[-1]), ("router", routed[-1])):
-                        print(
-                            f"c={concurrency:<3} round {round_} {name:6} {r.rps:9.0f} req/s   "
-                            f"p50 {r.p50_ms:7.3f} ms   p99 {r.p99_ms:7.3f} ms",
-                            flush=True,
-                        )
-                d_rps = statistics.median(r.rps for r in direct)
-                r_rps = statistics.median(r.rps for r in routed)
-                d_p50 = statistics.median(r.p50_ms for r in direct)
-                r_p50 = statistics.median(r.p50_ms for r in routed)
-                d_p99 = statistics.median(r.p99_ms for r in direct)
-                r_p99 = statistics.median(r.p99_ms for r in routed)
-                summary.append(
-                    f"c={concurrency:<3} req/s ratio {r_rps / d_rps:4.2f} ({r_rps:.0f} vs {d_rps:.0f} direct)   "
-                    f"p50 ratio {d_p50 / r_p50:4.2f} ({r_p50:.3f} vs {d_p50:.3f} ms)   "
-                    f"p99 ratio {d_p99 / r_p99:4.2f} ({r_p99:.3f} vs {d_p99:.3f} ms)   target >= 0.50"
-                )
-            print("\nmedians (ratios are routed/direct for req/s, direct/routed for latency):")
+            for kind, port in ports.items():
+                for concurrency in [int(c) for c in args.concurrency.split(",")]:
+                    summary.append(
+                        compare(kind, port, router_port, concurrency, seconds=args.seconds, rounds=args.rounds)
+                    )
+            print("\nmedians; ratios are routed/direct for req/s and direct/routed for latency, target >= 0.50:")
             print("\n".join(summary))
         finally:
             for proc in procs:
                 proc.terminate()
                 proc.wait(timeout=10)
     return 0
+
+
+def compare(kind: str, backend_port: int, router_port: int, concurrency: int, *, seconds: float, rounds: int) -> str:
+    host = f"{kind}.{HOST}"
+    direct: list[Result] = []
+    routed: list[Result] = []
+    for round_ in range(1, rounds + 1):
+        direct.append(measure(backend_port, host, concurrency, seconds))
+        routed.append(measure(router_port, host, concurrency, seconds))
+        for name, r in (("direct", direct[-1]), ("router", routed[-1])):
+            print(
+                f"{kind:9} c={concurrency:<3} round {round_} {name:6} {r.rps:9.0f} req/s   "
+                f"p50 {r.p50_ms:7.3f} ms   p99 {r.p99_ms:7.3f} ms",
+                flush=True,
+            )
+    d_rps, r_rps = statistics.median(r.rps for r in direct), statistics.median(r.rps for r in routed)
+    d_p50, r_p50 = statistics.median(r.p50_ms for r in direct), statistics.median(r.p50_ms for r in routed)
+    d_p99, r_p99 = statistics.median(r.p99_ms for r in direct), statistics.median(r.p99_ms for r in routed)
+    return (
+        f"{kind:9} c={concurrency:<3} req/s {r_rps / d_rps:4.2f} ({r_rps:6.0f} vs {d_rps:6.0f})   "
+        f"p50 {d_p50 / r_p50:4.2f} ({r_p50:.3f} vs {d_p50:.3f} ms)   "
+        f"p99 {d_p99 / r_p99:4.2f} ({r_p99:.3f} vs {d_p99:.3f} ms)"
+    )
 
 
 if __name__ == "__main__":
