@@ -28,7 +28,8 @@ class AppBackend:
     """uvicorn on a thread, serving:
 
     - ``/echo...``: JSON with the backend's name, method, raw path and query, headers (as
-      received, in order), the client's address and the body's size;
+      received, in order), the client's address and the body's size (``/session`` also sets a
+      ``JSESSIONID`` cookie);
     - ``/upload``: the body's size and sha256, read as it streams;
     - ``/download?size=N``: N bytes with Content-Length, ``/stream?size=N`` the same chunked;
     - ``/slow?seconds=S``: answers after S seconds (or when ``release`` is set);
@@ -123,6 +124,8 @@ class AppBackend:
         self.requests.append(record)
         status = int(query.get("status", "200"))
         extra = [(b"x-backend", self.name.encode())]
+        if path == "/session":
+            extra.append((b"set-cookie", b"JSESSIONID=s-" + self.name.encode() + b"; Path=/; Secure; SameSite=Lax"))
         await _json(send, record, status=status, headers=extra)
 
     async def _websocket(self, receive: Receive, send: Send) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import socket
 import threading
 import time
@@ -273,3 +274,59 @@ def test_failed_pooled_connection(router: RunningRouter) -> None:
             assert (status, body) == (b"HTTP/1.1 502 Bad Gateway", BAD_GATEWAY)
     finally:
         backend.stop()
+
+
+def test_idle_client_connections_time_out(app_backend: Callable[[str], AppBackend]) -> None:
+    running = RunningRouter(idle_timeout=1.0)
+    try:
+        backend = app_backend("b")
+        running.set_routes([Route("idle.apps.test", "", {}, (endpoint(backend.port),))])
+        with socket.create_connection(("127.0.0.1", running.port), timeout=10) as sock:
+            sock.sendall(b"GET /echo HTTP/1.1\r\nHost: idle.apps.test\r\n\r\n")
+            assert read_response(sock)[0] == b"HTTP/1.1 200 OK"
+            started = time.monotonic()
+            assert sock.recv(1) == b""  # the router closed it
+            assert 0.9 < time.monotonic() - started < 5
+    finally:
+        running.stop()
+
+
+def test_app_that_never_answers_times_out(app_backend: Callable[[str], AppBackend]) -> None:
+    running = RunningRouter(endpoint_timeout=1.0)
+    try:
+        backend = app_backend("slow")
+        running.set_routes([Route("mute.apps.test", "", {}, (endpoint(backend.port),))])
+        response = httpx.get(running.url + "/slow", headers={"Host": "mute.apps.test"}, timeout=10)
+        assert response.status_code == 502
+        assert response.headers["x-cf-routererror"] == "endpoint_failure (context deadline exceeded)"
+    finally:
+        running.stop()
+
+
+def test_stopping_lets_requests_in_flight_finish(app_backend: Callable[[str], AppBackend]) -> None:
+    running = RunningRouter()
+    backend = app_backend("slow")
+    running.set_routes([Route("stop.apps.test", "", {}, (endpoint(backend.port),))])
+    result: list[httpx.Response] = []
+    slow = threading.Thread(
+        target=lambda: result.append(httpx.get(running.url + "/slow", headers={"Host": "stop.apps.test"}, timeout=30))
+    )
+    slow.start()
+    assert backend.slow_started.wait(10)
+    stopping = asyncio.run_coroutine_threadsafe(running.router.stop(grace=10), running.loop)
+    # No longer accepting: a new connection is refused while the old request goes on.
+    eventually(lambda: _refused(running.port), what="the listener to close")
+    backend.release.set()
+    stopping.result(15)
+    slow.join(10)
+    assert result[0].status_code == 200
+    assert result[0].headers["connection"] == "close"
+    running.stop()
+
+
+def _refused(port: int) -> bool:
+    try:
+        socket.create_connection(("127.0.0.1", port), timeout=1).close()
+    except ConnectionRefusedError:
+        return True
+    return False

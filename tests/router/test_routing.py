@@ -166,3 +166,30 @@ def test_app_instance_header_errors(router: RunningRouter, app_backend: Callable
         f"400 Bad Request: Requested instance ('5') with guid ('{APP}') does not exist for route ('pin.apps.test')\n"
     )
     assert missing.headers["x-cf-routererror"] == "unknown_route"
+
+
+def test_sticky_sessions_follow_vcap_id(router: RunningRouter, app_backend: Callable[[str], AppBackend]) -> None:
+    backends = [app_backend(f"b{i}") for i in range(3)]
+    endpoints = tuple(endpoint(b.port, i, guid=f"guid-{i}") for i, b in enumerate(backends))
+    router.set_routes([Route("sticky.apps.test", "", {}, endpoints)])
+    with httpx.Client(base_url=router.url, headers={"Host": "sticky.apps.test"}) as client:
+        first = client.get("/session")
+        owner = first.json()["name"]
+        index = int(owner[1:])
+        assert f"__VCAP_ID__=guid-{index}; Path=/; HttpOnly; Secure; SameSite=Lax" in first.headers.get_list(
+            "set-cookie"
+        )
+        client.cookies.clear()
+        cookies = {"Cookie": f"JSESSIONID=s-{owner}; __VCAP_ID__=guid-{index}"}
+        names = {client.get("/echo", headers=cookies).json()["name"] for _ in range(6)}
+        assert names == {owner}
+        # Without the session cookie, __VCAP_ID__ alone means nothing.
+        alone = {"Cookie": f"__VCAP_ID__=guid-{index}"}
+        names = {client.get("/echo", headers=alone).json()["name"] for _ in range(6)}
+        assert len(names) == 3
+        # The instance goes away: another answers and the cookie moves to it.
+        router.set_routes([Route("sticky.apps.test", "", {}, tuple(e for e in endpoints if e.instance_index != index))])
+        moved = client.get("/echo", headers=cookies)
+        assert moved.json()["name"] != owner
+        new_index = int(moved.json()["name"][1:])
+        assert moved.headers["set-cookie"] == f"__VCAP_ID__=guid-{new_index}; Path=/; HttpOnly"

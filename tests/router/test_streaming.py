@@ -208,3 +208,42 @@ def test_status_reports_versions(router: RunningRouter, routed: AppBackend) -> N
     with pytest.raises(Exception, match="wanted"):
         wait_for_router(router.url, router.source.version() + 1, timeout=0.3)
     assert time.monotonic() - started < 5
+
+
+def test_expect_100_continue(router: RunningRouter, routed: AppBackend) -> None:
+    body = b"x" * 5000
+    with socket.create_connection(("127.0.0.1", router.port), timeout=10) as sock:
+        sock.sendall(
+            b"POST /upload HTTP/1.1\r\nHost: stream.apps.test\r\nExpect: 100-continue\r\n"
+            b"Content-Length: %d\r\n\r\n" % len(body)
+        )
+        status, _, _ = read_response(sock)
+        assert status == b"HTTP/1.1 100 Continue"
+        sock.sendall(body)
+        status, _, answer = read_response(sock)
+    assert status == b"HTTP/1.1 200 OK"
+    assert httpx.Response(200, content=answer).json()["size"] == 5000
+
+
+def test_refused_upgrade_is_answered_and_closed(router: RunningRouter) -> None:
+    heads: list[bytes] = []
+
+    def refuse(conn: socket.socket) -> None:
+        heads.append(read_head(conn))
+        conn.sendall(b"HTTP/1.1 426 Upgrade Required\r\nContent-Length: 4\r\n\r\nnope")
+        read_head(conn)
+
+    backend = RawBackend(refuse)
+    try:
+        router.set_routes([Route("refuse.apps.test", "", {}, (endpoint(backend.port),))])
+        with socket.create_connection(("127.0.0.1", router.port), timeout=10) as sock:
+            sock.sendall(
+                b"GET /ws HTTP/1.1\r\nHost: refuse.apps.test\r\nConnection: Upgrade\r\nUpgrade: websocket\r\n\r\n"
+            )
+            status, headers, body = read_response(sock)
+            assert (status, body) == (b"HTTP/1.1 426 Upgrade Required", b"nope")
+            assert headers[b"connection"] == b"close"
+            assert sock.recv(1) == b""
+    finally:
+        backend.stop()
+    assert b"\r\nConnection: Upgrade\r\nUpgrade: websocket\r\n" in heads[0]

@@ -199,7 +199,7 @@ class ClientConnection(asyncio.Protocol):
             self.resume_reading(PAUSE_PENDING | PAUSE_UPSTREAM_FULL)
         if self.closed:
             return
-        if exchange.close_after:
+        if exchange.close_after or self.router.stopping:
             self._close(linger=not exchange.request_done)
             return
         if self.refusal is not None:

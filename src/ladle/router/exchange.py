@@ -28,6 +28,7 @@ from ladle.router.responses import (
     router_error,
     shape_response_head,
 )
+from ladle.router.sticky import requested_instance
 
 if TYPE_CHECKING:
     from ladle.router.client import ClientConnection
@@ -111,6 +112,8 @@ class Exchange:
     client_eof = upstream_eof = False
     last_error = ""
     router_error = ""
+    # The instance a session cookie asked for (``__VCAP_ID__``), if any.
+    sticky = b""
     method = b""
     http10 = False
     keep_alive = True
@@ -277,8 +280,15 @@ class Exchange:
         if self.pinned is not None:
             state = None if self.pinned in self.tried else self.pinned
         else:
-            assert self.pool is not None
-            state = self.pool.pick(self.tried)
+            pool = self.pool
+            assert pool is not None
+            state = None
+            if self.head.cookies and not self.tried:
+                self.sticky = requested_instance(self.head.cookies)
+                if self.sticky:
+                    state = pool.by_instance_guid(self.sticky.decode("latin-1"))
+            if state is None:
+                state = pool.pick(self.tried)
         if state is None:
             self.give_up()
             return
@@ -383,14 +393,19 @@ class Exchange:
             return
         self.status = status
         self.upstream_keep_alive = upstream_keep_alive
+        state = self.state
+        sticky = None
+        if state is not None and state.instance_guid and self.pool is not None:
+            sticky = (self.sticky, state.instance_guid, self.pool.cookie_path)
         shaped = shape_response_head(
             status,
             reason,
             headers,
             self.request_id,
             head_request=self.method == b"HEAD",
-            client_keep_alive=self.keep_alive and not self.upgrade,
+            client_keep_alive=self.keep_alive and not self.upgrade and not self.router.stopping,
             client_http10=self.http10,
+            sticky=sticky,
         )
         self.body_mode = shaped.body
         self.delimited_by_close = shaped.delimited_by_close

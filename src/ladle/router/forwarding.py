@@ -16,7 +16,9 @@ from __future__ import annotations
 __all__ = ["RequestHead", "forwarded_for", "scan_request_headers", "upstream_head"]
 
 # Dropped on the way to the app; each has its own handling or is hop-by-hop.
-_HOST, _CL, _TE, _CONN, _UPGRADE, _XFF, _XFP, _XRS, _PIN, _REFERER, _UA, _IDEMPOTENT, _DROP, _TE_HOP = range(14)
+_HOST, _CL, _TE, _CONN, _UPGRADE, _XFF, _XFP, _XRS, _PIN, _REFERER, _UA, _IDEMPOTENT, _DROP, _TE_HOP, _COOKIE = range(
+    15
+)
 _KINDS: dict[bytes, int] = {
     b"host": _HOST,
     b"content-length": _CL,
@@ -29,6 +31,7 @@ _KINDS: dict[bytes, int] = {
     b"x-cf-app-instance": _PIN,
     b"referer": _REFERER,
     b"user-agent": _UA,
+    b"cookie": _COOKIE,
     b"idempotency-key": _IDEMPOTENT,
     b"x-idempotency-key": _IDEMPOTENT,
     b"keep-alive": _DROP,
@@ -67,6 +70,7 @@ class RequestHead:
     user_agent = b""
     idempotency_key = False
     trailers = False
+    cookies: tuple[bytes, ...] = ()
     # Set when the framing cannot be honoured (a transfer coding other than chunked).
     problem = ""
 
@@ -121,6 +125,9 @@ def scan_request_headers(headers: list[tuple[bytes, bytes]]) -> RequestHead:
             lines += (name, b": ", value, b"\r\n")
         elif kind == _UA:
             head.user_agent = head.user_agent or value
+            lines += (name, b": ", value, b"\r\n")
+        elif kind == _COOKIE:
+            head.cookies += (value,)
             lines += (name, b": ", value, b"\r\n")
         elif kind == _IDEMPOTENT:
             head.idempotency_key = True

@@ -12,6 +12,8 @@ import time
 from email.utils import formatdate
 from http import HTTPStatus
 
+from ladle.router.sticky import vcap_cookie
+
 __all__ = [
     "BODY_CHUNKED",
     "BODY_LENGTH",
@@ -28,7 +30,7 @@ __all__ = [
 BODY_NONE, BODY_LENGTH, BODY_CHUNKED, BODY_UNTIL_CLOSE = range(4)
 
 # Response headers the router looks at; the rest pass as they are.
-_PASS, _HOP, _CONNECTION, _UPGRADE, _TRANSFER_ENCODING, _LENGTH, _REQUEST_ID, _DATE = range(8)
+_PASS, _HOP, _CONNECTION, _UPGRADE, _TRANSFER_ENCODING, _LENGTH, _REQUEST_ID, _DATE, _SET_COOKIE = range(9)
 _KINDS = {
     b"connection": _CONNECTION,
     b"keep-alive": _HOP,
@@ -42,6 +44,7 @@ _KINDS = {
     b"content-length": _LENGTH,
     b"x-vcap-request-id": _REQUEST_ID,
     b"date": _DATE,
+    b"set-cookie": _SET_COOKIE,
 }
 _REASONS = {s.value: s.phrase.encode() for s in HTTPStatus}
 
@@ -83,13 +86,16 @@ def shape_response_head(
     head_request: bool,
     client_keep_alive: bool,
     client_http10: bool,
+    sticky: tuple[bytes, bytes, bytes] | None = None,
 ) -> ResponseHead:
     """The app's response head for the client: hop-by-hop headers out, ``X-Vcap-Request-Id``
-    and ``Date`` in if the app set none, and framing the client can read."""
+    and ``Date`` in if the app set none, framing the client can read, and the sticky-session
+    cookie when due (``sticky`` = requested instance, answering instance, route path)."""
     out = [b"HTTP/1.1 %d " % status, reason or _REASONS.get(status, b""), b"\r\n"]
     length = chunked = False
     has_id = has_date = False
     named: list[bytes] | None = None
+    set_cookies: list[bytes] = []
     switching = status == 101
     kinds = _KINDS
     for name, value in headers:
@@ -103,6 +109,8 @@ def shape_response_head(
             has_id = True
         elif kind == _DATE:
             has_date = True
+        elif kind == _SET_COOKIE:
+            set_cookies.append(value)
         elif kind == _TRANSFER_ENCODING:
             chunked = True
             continue
@@ -122,6 +130,10 @@ def shape_response_head(
         out += (b"X-Vcap-Request-Id: ", request_id, b"\r\n")
     if not has_date:
         out += (b"Date: ", http_date(), b"\r\n")
+    if sticky is not None and (set_cookies or sticky[0]):
+        cookie = vcap_cookie(set_cookies, *sticky)
+        if cookie is not None:
+            out += (b"Set-Cookie: ", cookie, b"\r\n")
     keep_alive = client_keep_alive
     delimited_by_close = False
     if head_request or status < 200 or status in (204, 304):

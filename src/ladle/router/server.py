@@ -67,6 +67,8 @@ class Router:
         self.reloader = Reloader(source, self.apply, poll_interval)
         self.applied_version = 0
         self.applied_at = 0.0
+        # Set by stop(): answers say "Connection: close" and connections end after them.
+        self.stopping = False
         self.loop: asyncio.AbstractEventLoop = None  # type: ignore[assignment]  # set by start()
         self._changed = asyncio.Event()
         self._server: asyncio.Server | None = None
@@ -92,6 +94,7 @@ class Router:
 
     async def stop(self, grace: float = 5.0) -> None:
         """Stop accepting, let requests in flight finish (up to ``grace`` seconds), close all."""
+        self.stopping = True
         if self._server is not None:
             self._server.close()
         for client in list(self.clients):

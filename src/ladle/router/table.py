@@ -20,13 +20,15 @@ __all__ = ["HostRoutes", "RoutePool", "RouteTable", "compile_table"]
 class RoutePool:
     """The endpoints of one route and the balancing state between them."""
 
-    __slots__ = ("_next", "endpoints", "host", "least_connection", "path")
+    __slots__ = ("_next", "cookie_path", "endpoints", "host", "least_connection", "path")
 
     def __init__(self, host: str, path: str, endpoints: Sequence[EndpointState], least_connection: bool) -> None:
         self.host = host
         self.path = path
         self.endpoints = tuple(endpoints)
         self.least_connection = least_connection
+        # gorouter's "context path": where the sticky-session cookie applies.
+        self.cookie_path = (path or "/").encode("latin-1")
         # A random start, so that a table swap does not send the next request of every route to
         # its first endpoint.
         self._next = random.randrange(len(self.endpoints)) if self.endpoints else 0
@@ -62,6 +64,13 @@ class RoutePool:
             self._next = (eps.index(best) + 1) % n
             return best
         return fallback
+
+    def by_instance_guid(self, guid: str) -> EndpointState | None:
+        """The endpoint a sticky session asks for, if it is still here and not failing."""
+        for e in self.endpoints:
+            if e.endpoint.instance_guid == guid:
+                return None if e.failed_until > time.monotonic() else e
+        return None
 
     def instance(self, app_guid: str, index: int) -> EndpointState | None:
         """The endpoint of one app instance (``X-CF-APP-INSTANCE``)."""

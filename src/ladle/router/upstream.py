@@ -27,12 +27,23 @@ MAX_IDLE_PER_ENDPOINT = 64
 class EndpointState:
     """Runtime state of one endpoint, kept across table swaps."""
 
-    __slots__ = ("addr", "endpoint", "failed_until", "header_lines", "idle", "in_flight", "key", "live")
+    __slots__ = (
+        "addr",
+        "endpoint",
+        "failed_until",
+        "header_lines",
+        "idle",
+        "in_flight",
+        "instance_guid",
+        "key",
+        "live",
+    )
 
     def __init__(self, endpoint: Endpoint) -> None:
         self.endpoint = endpoint
         self.key = endpoint.key
         self.addr = endpoint.canonical_addr
+        self.instance_guid = endpoint.instance_guid.encode("latin-1", "replace")
         self.in_flight = 0
         # A dial failure keeps the endpoint out of rotation until then (time.monotonic()), while
         # others are left; the table, not this mark, decides whether it exists.
