@@ -43,6 +43,11 @@ class Settings:
 
     host: str = "127.0.0.1"
     port: int = 8080
+    # The router (apps' traffic): its own port, apart from the API.
+    router_host: str = "127.0.0.1"
+    router_port: int = 8081
+    # Seconds between checks of the route table's version.
+    router_poll_interval: float = 0.2
     data_dir: Path = field(default_factory=lambda: default_data_dir(os.environ))
     database_url: str = ""
     external_url: str = ""
@@ -173,6 +178,10 @@ class Settings:
     def validate(self) -> None:
         if not 0 < self.port < 65536:
             raise ConfigError(f"port out of range: {self.port}")
+        if not 0 <= self.router_port < 65536:
+            raise ConfigError(f"router_port out of range: {self.router_port}")
+        if not 0 < self.router_poll_interval <= 60:
+            raise ConfigError("router_poll_interval must be between 0 and 60 seconds")
         if self.job_workers < 1:
             raise ConfigError("job_workers must be at least 1")
         if self.runner not in {"local", "none"}:
@@ -198,6 +207,7 @@ class Settings:
 def _convert(name: str, annotation: object, raw: str) -> Any:
     converters: dict[str, Callable[[str], Any]] = {
         "int": int,
+        "float": float,
         "int | None": lambda v: int(v) if v else None,
         "bool": _bool,
         "Path": lambda v: Path(v).expanduser(),
