@@ -58,6 +58,7 @@ from ladle.jobs.executor import PeriodicTask
 from ladle.jobs.inprocess import InProcessExecutor
 from ladle.jobs.kinds import job_kinds
 from ladle.jobs.runner import JobRunner
+from ladle.router.process import start_router_process
 from ladle.runner.local import LocalRunner, RunnerOptions
 from ladle.sandbox import SandboxConfig
 from ladle.urls import Urls
@@ -173,14 +174,19 @@ def create_app(settings: Settings, deps: Deps | None = None) -> Starlette:
     async def lifespan(_app: Starlette) -> AsyncIterator[None]:
         await run_in_threadpool(recover_at_startup, deps.settings, deps.db, deps.blobstores, deps.runner)
         deps.executor.start()
+        router = start_router_process(deps.settings) if deps.settings.router_enabled else None
         if deps.app_runner is not None:
             await run_in_threadpool(deps.app_runner.start)
+        if router is not None:
+            log.info("router started", extra={"url": router.url})
         log.info("ladle ready", extra={"url": deps.urls.base, "database": deps.db.engine.url.get_backend_name()})
         try:
             yield
         finally:
             if deps.app_runner is not None:
                 await run_in_threadpool(deps.app_runner.shutdown)
+            if router is not None:
+                await run_in_threadpool(router.stop)
             deps.executor.shutdown(wait=False)
             deps.db.dispose()
 

@@ -44,6 +44,8 @@ class Settings:
     host: str = "127.0.0.1"
     port: int = 8080
     # The router (apps' traffic): its own port, apart from the API.
+    # Run the router next to the API (``ladle serve``); off for nodes that only serve the API.
+    router_enabled: bool = True
     router_host: str = "127.0.0.1"
     router_port: int = 8081
     # Seconds between checks of the route table's version.
