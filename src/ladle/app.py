@@ -50,6 +50,7 @@ from ladle.auth.tokens import ExternalUaaVerifier, LocalVerifier, TokenIssuer, T
 from ladle.bootstrap import ensure_admin
 from ladle.config import Settings
 from ladle.errors import CFError
+from ladle.router.process import start_router_process
 from ladle.services import build_services
 from ladle.urls import Urls
 
@@ -70,7 +71,10 @@ def build_deps(settings: Settings) -> Deps:
         key = load_or_create_signing_key(settings.data_dir)
         issuer = TokenIssuer(key, settings.token_server_url, settings.access_token_ttl, settings.refresh_token_ttl)
         verifier = LocalVerifier(key)
-    return Deps(services=services, urls=Urls(settings.effective_external_url), verifier=verifier, issuer=issuer)
+    deps = Deps(services=services, urls=Urls(settings.effective_external_url), verifier=verifier, issuer=issuer)
+    if services.app_runner is not None:
+        deps.notify_desired_state = services.app_runner.wake
+    return deps
 
 
 def _routes(deps: Deps) -> list[BaseRoute]:
@@ -125,11 +129,17 @@ def create_app(settings: Settings, deps: Deps | None = None) -> Starlette:
     @contextlib.asynccontextmanager
     async def lifespan(_app: Starlette) -> AsyncIterator[None]:
         await run_in_threadpool(deps.services.start)
+        # The router runs beside the API (its own process), reading the table the runner fills.
+        router = start_router_process(deps.settings) if deps.settings.router_enabled else None
+        if router is not None:
+            log.info("router started", extra={"url": router.url})
         log.info("ladle ready", extra={"url": deps.urls.base, "database": deps.db.engine.url.get_backend_name()})
         try:
             yield
         finally:
-            deps.services.stop()
+            if router is not None:
+                await run_in_threadpool(router.stop)
+            await run_in_threadpool(deps.services.stop)
 
     app = Starlette(
         debug=False,

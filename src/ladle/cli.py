@@ -1,4 +1,4 @@
-"""The ``ladle`` command: ``serve``, ``db upgrade``, ``user add``."""
+"""The ``ladle`` command: ``serve``, ``router``, ``db upgrade``, ``user add``."""
 
 from __future__ import annotations
 
@@ -47,6 +47,21 @@ def _serve(args: argparse.Namespace) -> int:
         lifespan="on",
         timeout_graceful_shutdown=5,
     )
+    return 0
+
+
+def _router(args: argparse.Namespace) -> int:
+    from ladle.logs import configure_logging
+    from ladle.router import FileRouteSource, RouteSourceError, serve
+
+    settings = Settings.from_sources(os.environ, router_host=args.host, router_port=args.port)
+    configure_logging(settings.log_level, settings.log_format)
+    try:
+        source = FileRouteSource(Path(args.routes))
+    except RouteSourceError as exc:
+        print(f"ladle: {exc}", file=sys.stderr)
+        return 2
+    serve(settings, source)
     return 0
 
 
@@ -101,6 +116,12 @@ def _parser() -> argparse.ArgumentParser:
     serve.add_argument("--port", type=int, help="port to listen on (default 8080)")
     serve.add_argument("--external-url", help="base of every absolute link (LADLE_EXTERNAL_URL)")
     serve.set_defaults(run=_serve)
+
+    router = sub.add_parser("router", help="run the router alone, with routes from a file")
+    router.add_argument("--routes", required=True, help="JSON or YAML route table, re-read when it changes")
+    router.add_argument("--host", help="interface to listen on (LADLE_ROUTER_HOST, default 127.0.0.1)")
+    router.add_argument("--port", type=int, help="port to listen on (LADLE_ROUTER_PORT, default 8081)")
+    router.set_defaults(run=_router)
 
     db = sub.add_parser("db", help="database maintenance")
     db_sub = db.add_subparsers(dest="db_command", required=True)

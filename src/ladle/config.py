@@ -46,6 +46,13 @@ class Settings:
 
     host: str = "127.0.0.1"
     port: int = 8080
+    # The router (apps' traffic): its own port, apart from the API.
+    # Run the router next to the API (``ladle serve``); off for nodes that only serve the API.
+    router_enabled: bool = True
+    router_host: str = "127.0.0.1"
+    router_port: int = 8081
+    # Seconds between checks of the route table's version.
+    router_poll_interval: float = 0.2
     data_dir: Path = field(default_factory=lambda: default_data_dir(os.environ))
     database_url: str = ""
     external_url: str = ""
@@ -119,6 +126,9 @@ class Settings:
     # a loopback, link-local or private address is reached only if it is listed here or below.
     insecure_docker_registries: tuple[str, ...] = ()
     private_docker_registries: tuple[str, ...] = ()
+    # Which runner runs app instances and tasks: "local" (this machine) or "none" (a node that only
+    # serves the API and stages).
+    runner: str = "local"
     # Re-raise unexpected exceptions instead of answering UnknownError (tests want the traceback).
     debug: bool = False
 
@@ -177,12 +187,18 @@ class Settings:
     def validate(self) -> None:
         if not 0 < self.port < 65536:
             raise ConfigError(f"port out of range: {self.port}")
+        if not 0 <= self.router_port < 65536:
+            raise ConfigError(f"router_port out of range: {self.router_port}")
+        if not 0 < self.router_poll_interval <= 60:
+            raise ConfigError("router_poll_interval must be between 0 and 60 seconds")
         if self.job_workers < 1:
             raise ConfigError("job_workers must be at least 1")
         if self.blobstore not in BLOBSTORES:
             raise ConfigError(f"blobstore must be one of {', '.join(BLOBSTORES)}")
         if self.executor not in EXECUTORS:
             raise ConfigError(f"executor must be one of {', '.join(EXECUTORS)}")
+        if self.runner not in {"local", "none"}:
+            raise ConfigError("runner must be 'local' or 'none'")
         if self.log_format not in {"json", "text"}:
             raise ConfigError("log_format must be 'json' or 'text'")
         if self.max_package_size < 1:
@@ -204,6 +220,7 @@ class Settings:
 def _convert(name: str, annotation: object, raw: str) -> Any:
     converters: dict[str, Callable[[str], Any]] = {
         "int": int,
+        "float": float,
         "int | None": lambda v: int(v) if v else None,
         "bool": _bool,
         "Path": lambda v: Path(v).expanduser(),

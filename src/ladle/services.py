@@ -29,8 +29,19 @@ from ladle.jobs.executor import Executor, PeriodicTask
 from ladle.jobs.housekeeping import Housekeeping
 from ladle.jobs.inprocess import InProcessExecutor
 from ladle.jobs.runner import JobRunner
+from ladle.runner.base import Runner
+from ladle.runner.local import LocalRunner, RunnerOptions
+from ladle.sandbox import SandboxConfig
 
-__all__ = ["Services", "build_services", "make_blobstores", "make_executor", "node_id", "periodic_tasks"]
+__all__ = [
+    "Services",
+    "build_services",
+    "make_app_runner",
+    "make_blobstores",
+    "make_executor",
+    "node_id",
+    "periodic_tasks",
+]
 
 log = logging.getLogger("ladle")
 
@@ -51,14 +62,20 @@ class Services:
     executor: Executor
     runner: JobRunner
     housekeeping: Housekeeping
+    # Runs app instances and tasks on this node (None where the node runs none).
+    app_runner: Runner | None = None
 
     def start(self) -> None:
-        """Put straight what this node left behind, then run jobs and housekeeping."""
+        """Put straight what this node left behind, then run jobs, housekeeping and apps."""
         recover_at_startup(self.settings, self.db, self.blobstores, self.runner, orphan_grace=ORPHAN_GRACE)
         self.executor.start(self.runner.run)
         self.housekeeping.start()
+        if self.app_runner is not None:
+            self.app_runner.start()
 
     def stop(self) -> None:
+        if self.app_runner is not None:
+            self.app_runner.shutdown()
         self.housekeeping.stop()
         self.executor.shutdown(wait=False)
         self.db.dispose()
@@ -84,6 +101,22 @@ def make_executor(settings: Settings) -> Executor:
             return InProcessExecutor(workers=settings.job_workers)
         case other:
             raise ConfigError(f"unknown executor {other!r}")
+
+
+def make_app_runner(settings: Settings, db: Database, blobstores: Blobstores, node: str) -> Runner | None:
+    match settings.runner:
+        case "local":
+            options = RunnerOptions(
+                node=node,
+                work_dir=settings.data_dir / "runner",
+                cf_api=settings.effective_external_url,
+                sandbox=SandboxConfig.from_settings(settings),
+            )
+            return LocalRunner(db, blobstores.droplets, options)
+        case "none":
+            return None
+        case other:
+            raise ConfigError(f"unknown runner {other!r}")
 
 
 def periodic_tasks(db: Database, blobstores: Blobstores, settings: Settings) -> list[PeriodicTask]:
@@ -113,4 +146,5 @@ def build_services(settings: Settings) -> Services:
     executor = make_executor(settings)
     runner = JobRunner(db, settings, blobstores, job_kinds(), node, executor=executor)
     housekeeping = Housekeeping(runner, executor, periodic_tasks(db, blobstores, settings))
-    return Services(settings, node, db, blobstores, executor, runner, housekeeping)
+    app_runner = make_app_runner(settings, db, blobstores, node)
+    return Services(settings, node, db, blobstores, executor, runner, housekeeping, app_runner)

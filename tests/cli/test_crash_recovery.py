@@ -51,7 +51,8 @@ class Server:
         self.api = Api(self.url, token)
 
     def call(self, method: str, path: str, **kwargs: Any) -> httpx.Response:
-        return httpx.request(method, self.url + path, headers=self.headers, timeout=60, **kwargs)
+        headers = {**self.headers, **kwargs.pop("headers", {})}
+        return httpx.request(method, self.url + path, headers=headers, timeout=60, **kwargs)
 
     def kill(self) -> None:
         self.proc.send_signal(signal.SIGKILL)

@@ -67,6 +67,10 @@ def drop_database(kind: str, name: str) -> None:
 def run_server(kind: str, data_dir: Path, db_name: str, **overrides: Any) -> Iterator[RunningServer]:
     data_dir.mkdir(parents=True, exist_ok=True)
     port = free_port()
+    # A router process per test server only where a test routes requests through it.
+    overrides.setdefault("router_enabled", False)
+    if overrides["router_enabled"]:
+        overrides.setdefault("router_port", free_port())
     settings = Settings(
         host="127.0.0.1",
         port=port,

@@ -27,6 +27,7 @@ LAYERS: list[set[str]] = [
     {"staging"},
     {"presenters"},
     {"actions"},
+    {"runner", "router"},
     {"bootstrap", "services"},
     {"api", "deps"},
     {"app"},

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from ladle.actions.app_change import AppChange
 from ladle.api.routing import RequestContext
-from ladle.db.permissions import SpaceRef
 from ladle.db.models import App
+from ladle.db.permissions import SpaceRef
 
 __all__ = ["app_change"]
 

@@ -5,9 +5,9 @@ from __future__ import annotations
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from ladle.db.permissions import Permissions
 from ladle.db.listing import Page, filter_common, paginate
 from ladle.db.models import App, Deployment
+from ladle.db.permissions import Permissions
 from ladle.messages.lists import ListParams
 
 __all__ = [

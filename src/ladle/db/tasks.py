@@ -5,9 +5,9 @@ from __future__ import annotations
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from ladle.db.permissions import Permissions
 from ladle.db.listing import Page, filter_common, paginate
 from ladle.db.models import App, Droplet, Space, Task
+from ladle.db.permissions import Permissions
 from ladle.messages.lists import ListParams
 
 __all__ = ["next_sequence_id", "task_droplets", "tasks_page"]

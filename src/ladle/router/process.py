@@ -1,0 +1,67 @@
+"""The router in a process of its own, next to ``ladle serve``'s API process.
+
+A process of its own keeps the data plane off the API's event loop and GIL. It dies with the
+process that started it (a parent-death signal), so a killed server never leaves a router
+holding its port.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import logging
+import multiprocessing
+import signal
+from dataclasses import dataclass
+from multiprocessing.process import BaseProcess
+
+from ladle.config import Settings
+
+__all__ = ["RouterProcess", "start_router_process"]
+
+log = logging.getLogger("ladle.router")
+
+PR_SET_PDEATHSIG = 1
+
+
+def _die_with_parent() -> None:
+    try:
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
+    except (OSError, AttributeError):
+        log.warning("could not ask to die with the server: the router may outlive a killed server")
+
+
+def _run(settings: Settings) -> None:
+    _die_with_parent()
+    from ladle.db.session import Database
+    from ladle.logs import configure_logging
+    from ladle.router.database import DatabaseAccessLog, DatabaseRouteSource
+    from ladle.router.server import serve
+
+    configure_logging(settings.log_level, settings.log_format)
+    db = Database(settings.effective_database_url)
+    try:
+        serve(settings, DatabaseRouteSource(db), access_log=DatabaseAccessLog(db))
+    finally:
+        db.dispose()
+
+
+@dataclass
+class RouterProcess:
+    process: BaseProcess
+    url: str
+
+    def stop(self, timeout: float = 10.0) -> None:
+        if self.process.is_alive():
+            self.process.terminate()
+            self.process.join(timeout)
+        if self.process.is_alive():
+            self.process.kill()
+            self.process.join(timeout)
+
+
+def start_router_process(settings: Settings) -> RouterProcess:
+    # "spawn": a fresh interpreter, not a fork of a server that already runs threads.
+    process = multiprocessing.get_context("spawn").Process(target=_run, args=(settings,), name="ladle-router")
+    process.start()
+    return RouterProcess(process, f"http://{settings.router_host}:{settings.router_port}")

@@ -1,0 +1,90 @@
+"""Droplets unpacked once per node and shared, read-only, by every instance and task that runs them."""
+
+from __future__ import annotations
+
+import fcntl
+import logging
+import os
+import shutil
+import stat
+import uuid
+from pathlib import Path
+
+from ladle.bits.extract import extract_tgz
+from ladle.blobstore import BlobNotFound, Blobstore
+
+__all__ = ["DropletCache", "DropletMissing"]
+
+log = logging.getLogger("ladle.runner")
+
+COMPLETE = ".ladle-complete"
+
+
+class DropletMissing(Exception):
+    """The droplet's bits are not in the blob store."""
+
+
+class DropletCache:
+    def __init__(self, root: Path, store: Blobstore) -> None:
+        self.root = root
+        self.store = store
+        self.root.mkdir(parents=True, exist_ok=True)
+
+    def path(self, droplet_guid: str) -> Path:
+        return self.root / droplet_guid
+
+    def get(self, droplet_guid: str) -> Path:
+        """The droplet's unpacked root (``app/``, ``deps/``, ``profile.d/``, ``staging_info.yml``)."""
+        target = self.path(droplet_guid)
+        if (target / COMPLETE).exists():
+            return target
+        with open(self.root / f".{droplet_guid}.lock", "w") as lock:
+            # One instance unpacks it; the others starting at the same time wait and reuse it.
+            fcntl.flock(lock, fcntl.LOCK_EX)
+            if (target / COMPLETE).exists():
+                return target
+            scratch = self.root / f".{droplet_guid}.{uuid.uuid4().hex}"
+            archive = scratch.with_suffix(".tgz")
+            try:
+                try:
+                    with self.store.open(droplet_guid) as blob, open(archive, "wb") as out:
+                        shutil.copyfileobj(blob, out, 1024 * 1024)
+                except BlobNotFound:
+                    raise DropletMissing(droplet_guid) from None
+                extract_tgz(archive, scratch)
+                for empty in ("app", "tmp", "logs"):
+                    (scratch / empty).mkdir(exist_ok=True)
+                _readable_by_all(scratch)
+                (scratch / COMPLETE).touch()
+                shutil.rmtree(target, ignore_errors=True)
+                os.replace(scratch, target)
+                log.info("droplet unpacked", extra={"droplet": droplet_guid})
+            finally:
+                archive.unlink(missing_ok=True)
+                shutil.rmtree(scratch, ignore_errors=True)
+        return target
+
+    def evict(self, keep: set[str]) -> int:
+        """Remove unpacked droplets nothing runs any more; returns how many went."""
+        removed = 0
+        for entry in self.root.iterdir():
+            if entry.name.startswith(".") or entry.name in keep:
+                continue
+            shutil.rmtree(entry, ignore_errors=True)
+            removed += 1
+        return removed
+
+
+def _readable_by_all(root: Path) -> None:
+    """Let the sandbox's uid read the droplet (it runs as another user than Ladle, and Ladle's own
+    umask is 077). Nobody else can reach it: the data directory above it is private."""
+    for dirpath, dirnames, filenames in os.walk(root):
+        for name in (*dirnames, *filenames, ""):
+            path = os.path.join(dirpath, name) if name else dirpath
+            info = os.lstat(path)
+            if stat.S_ISLNK(info.st_mode):
+                continue
+            mode = stat.S_IMODE(info.st_mode)
+            extra = 0o555 if stat.S_ISDIR(info.st_mode) else 0o444 | (0o111 if mode & 0o100 else 0)
+            if mode | extra != mode:
+                os.chmod(path, mode | extra)

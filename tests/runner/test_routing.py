@@ -1,0 +1,77 @@
+"""Requests through the router reach the running instances of a route's app (the table comes from
+the database: routes, destinations and the runner's RUNNING instances)."""
+
+from __future__ import annotations
+
+import base64
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from tests.runner.test_local_runner import BUILDPACK, SERVER, _rows, _running, _staged_app, _start, wait_until
+from tests.staging.helpers import admin_buildpack
+from tests.support.cf import World
+from tests.support.server import run_server
+
+
+@pytest.fixture(scope="module")
+def routed(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[World, str]]:
+    data = tmp_path_factory.mktemp("routed")
+    with run_server("sqlite", data, "ladle_test_routed", router_enabled=True) as server:
+        world = World(server)
+        buildpack = admin_buildpack(world, Path(str(data)) / "bp", BUILDPACK)["name"]
+        yield world, str(buildpack)
+
+
+def _router(world: World) -> str:
+    settings = world.server.settings
+    return f"http://{settings.router_host}:{settings.router_port}"
+
+
+def test_three_instances_share_the_traffic(routed: tuple[World, str]) -> None:
+    world, buildpack = routed
+    app = _staged_app(world, buildpack, {"server.py": SERVER}, "  instances: 3\n  default-route: true\n")
+    _start(world, app)
+    rows = _running(world, app["guid"], 3)
+    host = f"{app['name']}.apps.localhost"
+    router = _router(world)
+
+    def routed_to_all() -> set[str] | None:
+        with httpx.Client(base_url=router) as client:
+            seen = {client.get("/", headers={"Host": host.upper()}).json()["CF_INSTANCE_INDEX"] for _ in range(9)}
+        return seen if seen == {"0", "1", "2"} else None
+
+    assert wait_until(routed_to_all, 30, "requests to reach all three instances") == {"0", "1", "2"}
+    with httpx.Client(base_url=router) as client:
+        r = client.get("/some/path?x=1", headers={"Host": host})
+        env: dict[str, Any] = r.json()
+    assert r.status_code == 200
+    assert env["CF_INSTANCE_GUID"] in {row.guid for row in rows}
+    r = httpx.get(f"{router}/", headers={"Host": "nobody.apps.localhost"})
+    assert r.status_code == 404
+    assert r.text == "404 Not Found: Requested route ('nobody.apps.localhost') does not exist.\n"
+
+    def rtr_lines() -> list[str] | None:
+        body = world.admin.get(
+            f"/api/v1/read/{app['guid']}", params={"envelope_types": "LOG", "limit": 1000, "start_time": 0}
+        ).json()
+        lines = [
+            base64.b64decode(e["log"]["payload"]).decode()
+            for e in body["envelopes"]["batch"]
+            if e["tags"]["source_type"] == "RTR"
+        ]
+        return lines if any("/some/path?x=1" in line for line in lines) else None
+
+    lines = wait_until(rtr_lines, 15, "RTR lines in the app's log")
+    assert any(line.startswith(f"{host} - [") and '"GET /some/path?x=1 HTTP/1.1" 200' in line for line in lines)
+    world.admin.post(f"/v3/apps/{app['guid']}/actions/stop")
+    wait_until(lambda: not _rows(world, app["guid"]), 30, "instances to stop")
+
+    def gone() -> bool:
+        return httpx.get(f"{router}/", headers={"Host": host}).status_code == 404
+
+    # A route with no running instance is not in the router's table, as in gorouter.
+    assert wait_until(gone, 10, "the route to leave the router's table")
