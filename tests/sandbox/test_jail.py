@@ -17,6 +17,7 @@ import pytest
 
 from ladle.private_data import make_private
 from ladle.sandbox import IsolationUnavailable, Jail, Limits, Mount, Network, SandboxConfig
+from ladle.sandbox.visibility import replaceable_path
 
 ENV = {"PATH": "/usr/local/bin:/usr/bin:/bin", "LANG": "C.UTF-8"}
 LIMITS = Limits(memory_mb=256, disk_mb=64)
@@ -163,3 +164,14 @@ def test_an_existing_loose_data_directory_is_tightened(tmp_path: Path, caplog: p
     fresh = tmp_path / "fresh"
     make_private(fresh)
     assert fresh.stat().st_mode & 0o777 == 0o700
+
+
+def test_an_etc_file_that_is_a_link_is_replaced_where_it_points(tmp_path: Path) -> None:
+    # systemd-resolved hosts: /etc/resolv.conf -> ../run/systemd/resolve/stub-resolv.conf. A mount
+    # over the link lands on its target, which the sandbox must then provide.
+    etc = tmp_path / "etc"
+    etc.mkdir()
+    (etc / "resolv.conf").symlink_to("../run/systemd/resolve/stub-resolv.conf")
+    (etc / "hosts").write_text("127.0.0.1 localhost\n")
+    assert replaceable_path(str(etc / "resolv.conf")) == str(tmp_path / "run/systemd/resolve/stub-resolv.conf")
+    assert replaceable_path(str(etc / "hosts")) == str(etc / "hosts")

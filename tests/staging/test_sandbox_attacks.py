@@ -398,3 +398,24 @@ def test_ladle_as_an_ordinary_user_keeps_its_home_and_data_away_from_user_code(o
     finally:
         os.killpg(server.pid, 9)
         server.wait(timeout=10)
+
+
+def test_links_left_by_a_buildpack_do_not_lead_the_server_astray(attacked: World, outside_tmp: Path) -> None:
+    # Ladle reads the Procfile and writes staging_info.yml after the scripts ran: as root, a link
+    # there would read a secret into the droplet's process types or write wherever it points.
+    world = attacked
+    secret = outside_tmp / "root-only-procfile"
+    secret.write_text(f"web: SECRET-{uuid.uuid4().hex}\n")
+    secret.chmod(0o600)
+    written = outside_tmp / f"written-{uuid.uuid4().hex}"
+    compile_script = (
+        f'ln -s "{secret}" "$1/Procfile"\nln -s "{written}" /tmp/contents/staging_info.yml\necho built > "$1/run"\n'
+    )
+    bp = admin_buildpack(world, outside_tmp / "link-bps", {"compile": compile_script, "release": RELEASE})
+    app = world.app()
+    package = ready_package(world, app, {"index.html": "hi"})
+    build = stage(world, package, lifecycle={"type": "buildpack", "data": {"buildpacks": [bp["name"]]}})
+    assert build["state"] == "STAGED", build["error"]
+    droplet = world.admin.get(f"/v3/droplets/{build['droplet']['guid']}").json()
+    assert droplet["process_types"] == {"web": "./run"}
+    assert not written.exists()

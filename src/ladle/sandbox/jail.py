@@ -40,7 +40,7 @@ from ladle.sandbox.identity import VCAP_UID, Identity
 from ladle.sandbox.limits import Limits, rlimit_prefix
 from ladle.sandbox.network import Network, host_addresses, nft_ruleset, sandbox_resolv_conf
 from ladle.sandbox.slirp import Slirp, SlirpError
-from ladle.sandbox.visibility import group_file, passwd_file, system_mounts
+from ladle.sandbox.visibility import group_file, passwd_file, replaceable_path, system_mounts
 
 __all__ = ["IsolationUnavailable", "Jail", "JailError", "Mount"]
 
@@ -405,13 +405,13 @@ class Jail:
             *system_mounts(),
             "--ro-bind-data",
             str(passwd),
-            "/etc/passwd",
+            replaceable_path("/etc/passwd"),
             "--ro-bind-data",
             str(group),
-            "/etc/group",
+            replaceable_path("/etc/group"),
             "--ro-bind-data",
             str(resolv),
-            "/etc/resolv.conf",
+            replaceable_path("/etc/resolv.conf"),
             "--dev",
             "/dev",
             "--proc",

@@ -23,7 +23,7 @@ import threading
 import time
 from pathlib import Path
 
-__all__ = ["SYSTEM_DIRECTORIES", "etc_masks", "group_file", "passwd_file", "system_mounts"]
+__all__ = ["SYSTEM_DIRECTORIES", "etc_masks", "group_file", "passwd_file", "replaceable_path", "system_mounts"]
 
 SYSTEM_DIRECTORIES = ("/usr", "/bin", "/sbin", "/lib", "/lib32", "/lib64", "/libx32")
 # Covered even if some host made them readable by everyone.
@@ -89,6 +89,19 @@ def system_mounts() -> list[str]:
         else:
             args += ["--ro-bind", "/dev/null", secret]
     return args
+
+
+def replaceable_path(path: str, hops: int = 8) -> str:
+    """Where to put the sandbox's own copy of ``path`` (an /etc file): the file itself, or what
+    its link points to (``/etc/resolv.conf`` is often a link into ``/run``), since a mount over a
+    link lands on its target."""
+    for _ in range(hops):
+        try:
+            target = os.readlink(path)
+        except OSError:
+            return path
+        path = os.path.normpath(os.path.join(os.path.dirname(path), target))
+    return path
 
 
 def passwd_file(uid: int) -> bytes:

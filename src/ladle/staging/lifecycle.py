@@ -245,7 +245,9 @@ class _Runner:
                 "Warning: the last buildpack is not compatible with multi-buildpack apps and cannot make "
                 "use of any dependencies supplied by the buildpacks specified before it"
             )
-        shutil.rmtree(self.ws.deps_dir / idx, ignore_errors=True)
+        # Supply scripts had the run of deps/: remove deps/<idx> only where it really is in it.
+        if not self.ws.deps_dir.is_symlink() and self.ws.deps_dir.is_dir():
+            shutil.rmtree(self.ws.deps_dir / idx, ignore_errors=True)
         code, _ = self.run(root / "bin" / "compile", self.ws.build_dir, cache)
         if code != 0:
             self.say(f"Failed to compile droplet: exit status {code}")
