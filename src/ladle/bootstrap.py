@@ -7,17 +7,17 @@ import os
 import sys
 from pathlib import Path
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 
 from ladle.auth.passwords import generate_password, hash_password, verify_password
 from ladle.auth.tokens import ADMIN_USER_SCOPES
 from ladle.config import Settings
 from ladle.db import migrate
-from ladle.db.models import Stack, User
+from ladle.db.models import Domain, Stack, User
 from ladle.db.session import Database
 
-__all__ = ["ADMIN_PASSWORD_FILE", "ensure_admin", "ensure_default_stack", "prepare_database"]
+__all__ = ["ADMIN_PASSWORD_FILE", "ensure_admin", "ensure_default_domain", "ensure_default_stack", "prepare_database"]
 
 ADMIN_PASSWORD_FILE = "admin-password"
 ADMIN_USERNAME = "admin"
@@ -27,12 +27,24 @@ def prepare_database(settings: Settings, db: Database) -> None:
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     migrate.upgrade(db.engine)
     ensure_default_stack(settings, db)
+    ensure_default_domain(settings, db)
 
 
 def ensure_default_stack(settings: Settings, db: Database) -> None:
     with db.session() as s:
         if s.scalar(select(Stack.id).where(Stack.name == settings.default_stack)) is None:
             s.add(Stack(name=settings.default_stack, description="Ladle's default stack"))
+            try:
+                s.commit()
+            except IntegrityError:
+                s.rollback()  # another server created it at the same moment
+
+
+def ensure_default_domain(settings: Settings, db: Database) -> None:
+    """The shared domain apps get routes under, as Cloud Controller seeds its ``app_domains``."""
+    with db.session() as s:
+        if s.scalar(select(Domain.id).where(func.lower(Domain.name) == settings.apps_domain.lower())) is None:
+            s.add(Domain(name=settings.apps_domain.lower()))
             try:
                 s.commit()
             except IntegrityError:

@@ -61,6 +61,9 @@ class Settings:
     log_level: str = "info"
     log_format: str = "json"
     default_stack: str = "cflinuxfs4"
+    # The shared domain apps get routes under by default; "*.localhost" names resolve to loopback
+    # in browsers and curl, so routes work on a laptop with no DNS set up.
+    apps_domain: str = "apps.localhost"
     default_app_memory_mb: int = 1024
     default_app_disk_mb: int = 1024
     default_app_log_rate_limit: int = -1

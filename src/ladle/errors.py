@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-__all__ = ["ERRORS", "CFError", "ErrorSpec", "render_error"]
+__all__ = ["ERRORS", "CFError", "CFErrorList", "ErrorSpec", "render_error"]
 
 
 @dataclass(frozen=True)
@@ -111,6 +111,16 @@ class CFError(Exception):
         return f"CFError({self.name!r}, {self.detail!r})"
 
 
+class CFErrorList(CFError):
+    """Several errors answered at once (a manifest's problems, one per entry of ``errors``)."""
+
+    def __init__(self, errors: Sequence[CFError]) -> None:
+        if not errors:
+            raise ValueError("an error list needs at least one error")
+        super().__init__(errors[0].name, *errors[0].format_args)
+        self.errors = list(errors)
+
+
 UNKNOWN_ERROR: dict[str, object] = {
     "detail": "An unknown error occurred.",
     "title": "UnknownError",
@@ -120,4 +130,5 @@ UNKNOWN_ERROR: dict[str, object] = {
 
 def render_error(errors: Sequence[CFError]) -> dict[str, object]:
     """The ``{"errors": [...]}`` envelope for one or more errors."""
-    return {"errors": [e.to_dict() for e in errors]}
+    flat = [item for e in errors for item in (e.errors if isinstance(e, CFErrorList) else [e])]
+    return {"errors": [e.to_dict() for e in flat]}

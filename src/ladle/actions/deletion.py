@@ -16,7 +16,24 @@ from ladle.actions.jobs import add_job, start_job
 from ladle.actions.metadata_update import delete_metadata
 from ladle.blobstore import Blobstore, Blobstores
 from ladle.db.lookup import by_guid
-from ladle.db.models import App, Build, Droplet, Job, LogLine, Organization, Package, Process, Role, Space
+from ladle.db.models import (
+    App,
+    Build,
+    Deployment,
+    Domain,
+    Droplet,
+    Instance,
+    Job,
+    LogLine,
+    Organization,
+    Package,
+    Process,
+    Role,
+    Route,
+    RouteDestination,
+    Space,
+    Task,
+)
 from ladle.jobs.executor import Executor, JobContext
 
 __all__ = [
@@ -53,8 +70,18 @@ def request_cascade_delete(
 
 def delete_app_rows(session: Session, app: App) -> BlobRefs:
     blobs: BlobRefs = []
+    # Unmapping the app is what takes it out of the router; its instances go with the processes
+    # (the runner stops whatever runs for a process that is gone).
+    session.execute(delete(RouteDestination).where(RouteDestination.app_guid == app.guid))
+    task_guids = list(session.scalars(select(Task.guid).where(Task.app_guid == app.guid)))
+    delete_metadata(session, "task", task_guids)
+    session.execute(delete(Task).where(Task.app_guid == app.guid))
+    deployment_guids = list(session.scalars(select(Deployment.guid).where(Deployment.app_guid == app.guid)))
+    delete_metadata(session, "deployment", deployment_guids)
+    session.execute(delete(Deployment).where(Deployment.app_guid == app.guid))
     process_guids = list(session.scalars(select(Process.guid).where(Process.app_guid == app.guid)))
     delete_metadata(session, "process", process_guids)
+    session.execute(delete(Instance).where(Instance.process_guid.in_(process_guids)))
     session.execute(delete(Process).where(Process.app_guid == app.guid))
     package_guids = list(session.scalars(select(Package.guid).where(Package.app_guid == app.guid)))
     delete_metadata(session, "package", package_guids)
@@ -79,6 +106,10 @@ def delete_space_rows(session: Session, space: Space) -> BlobRefs:
     blobs: BlobRefs = []
     for app in session.scalars(select(App).where(App.space_guid == space.guid)).all():
         blobs += delete_app_rows(session, app)
+    route_guids = list(session.scalars(select(Route.guid).where(Route.space_guid == space.guid)))
+    delete_metadata(session, "route", route_guids)
+    session.execute(delete(RouteDestination).where(RouteDestination.route_guid.in_(route_guids)))
+    session.execute(delete(Route).where(Route.space_guid == space.guid))
     session.execute(delete(Role).where(Role.space_guid == space.guid))
     delete_metadata(session, "space", [space.guid])
     session.delete(space)
@@ -89,6 +120,9 @@ def delete_organization_rows(session: Session, org: Organization) -> BlobRefs:
     blobs: BlobRefs = []
     for space in session.scalars(select(Space).where(Space.organization_guid == org.guid)).all():
         blobs += delete_space_rows(session, space)
+    domain_guids = list(session.scalars(select(Domain.guid).where(Domain.organization_guid == org.guid)))
+    delete_metadata(session, "domain", domain_guids)
+    session.execute(delete(Domain).where(Domain.organization_guid == org.guid))
     session.execute(delete(Role).where(Role.organization_guid == org.guid))
     delete_metadata(session, "organization", [org.guid])
     session.delete(org)

@@ -8,10 +8,12 @@ from ladle.actions import (
     droplet_copy,
     droplet_upload,
     droplets,
+    manifest_apply,
     package_copy,
     package_upload,
     packages,
     retention,
+    routes,
     staging_jobs,
 )
 from ladle.jobs.executor import JobKind
@@ -26,6 +28,10 @@ def job_kinds() -> dict[str, JobKind]:
         JobKind("space.delete", deletion.run_space_delete, max_attempts=3),
         JobKind("organization.delete", deletion.run_organization_delete, max_attempts=3),
         JobKind("role.delete", deletion.run_role_delete, max_attempts=3),
+        JobKind("route.delete", routes.run_route_delete, max_attempts=3),
+        # Applying a manifest is not idempotent halfway (scales, routes): one attempt, as in CC.
+        JobKind("space.apply_manifest", manifest_apply.run_apply_manifest),
+        JobKind("space.delete_unmapped_routes", routes.run_unmapped_routes_delete, max_attempts=3),
         # An upload job takes its file out of the uploads bucket, so once started it cannot start
         # again: an interrupted upload fails cleanly (one that never started resumes).
         JobKind("package.upload", package_upload.run_package_upload, on_failure=package_upload.fail_upload),

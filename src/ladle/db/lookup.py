@@ -25,6 +25,8 @@ RESOURCE_TABLES: dict[str, type[Resource]] = {
     "build": models.Build,
     "droplet": models.Droplet,
     "buildpack": models.Buildpack,
+    "route": models.Route,
+    "domain": models.Domain,
 }
 
 

@@ -342,3 +342,157 @@ class RevokedToken(Base):
 
     jti: Mapped[str] = mapped_column(String(64), primary_key=True)
     expires_at: Mapped[datetime] = mapped_column(DateTime, index=True)
+
+
+class Domain(Resource):
+    """A domain routes are made under: shared (no organization) or private to one organization."""
+
+    __tablename__ = "domains"
+
+    name: Mapped[str] = mapped_column(String(253))
+    internal: Mapped[bool] = mapped_column(Boolean, default=False)
+    organization_guid: Mapped[str | None] = mapped_column(
+        String(36), ForeignKey("organizations.guid", ondelete="CASCADE"), index=True
+    )
+
+    __table_args__ = (Index("ux_domains_name", func.lower(name), unique=True),)
+
+
+class Route(Resource):
+    """``host.domain/path`` (or ``domain:port`` for TCP) owned by one space."""
+
+    __tablename__ = "routes"
+
+    host: Mapped[str] = mapped_column(String(63), default="")
+    path: Mapped[str] = mapped_column(String(128), default="")
+    port: Mapped[int | None] = mapped_column(Integer)
+    protocol: Mapped[str] = mapped_column(String(16), default="http")
+    domain_guid: Mapped[str] = mapped_column(String(36), ForeignKey("domains.guid"), index=True)
+    space_guid: Mapped[str] = mapped_column(String(36), ForeignKey("spaces.guid"), index=True)
+    options: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+
+    # Host names compare case-insensitively (as DNS does); paths do not.
+    __table_args__ = (
+        Index("ux_routes_identity", domain_guid, func.lower(host), path, func.coalesce(port, 0), unique=True),
+    )
+
+
+class RouteDestination(Resource):
+    """A route mapped to one process type of an app (on a port of its instances)."""
+
+    __tablename__ = "route_destinations"
+    __table_args__ = (
+        UniqueConstraint("route_guid", "app_guid", "process_type", "port", name="uq_route_destinations_target"),
+    )
+
+    route_guid: Mapped[str] = mapped_column(String(36), ForeignKey("routes.guid", ondelete="CASCADE"), index=True)
+    app_guid: Mapped[str] = mapped_column(String(36), ForeignKey("apps.guid", ondelete="CASCADE"), index=True)
+    process_type: Mapped[str] = mapped_column(String(255), default="web")
+    # None means the app's default port (8080, or a docker image's first exposed port).
+    port: Mapped[int | None] = mapped_column(Integer)
+    protocol: Mapped[str | None] = mapped_column(String(8))
+    weight: Mapped[int | None] = mapped_column(Integer)
+
+
+class Instance(Base):
+    """One running (or starting, or crashed) instance of a process, as a runner observes it.
+
+    Runners alone write these rows: it is the actual state, against the desired state of the
+    processes. A row is claimed by the runner node that inserts it (the unique key makes two nodes
+    racing for the same slot harmless) and kept alive by that node's heartbeat.
+    """
+
+    __tablename__ = "instances"
+    __table_args__ = (UniqueConstraint("process_guid", "process_version", "index", name="uq_instances_slot"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    # A new guid every time the instance (re)starts, as Diego's instance guids.
+    guid: Mapped[str] = mapped_column(String(36), unique=True, default=new_guid)
+    process_guid: Mapped[str] = mapped_column(String(36), ForeignKey("processes.guid", ondelete="CASCADE"), index=True)
+    app_guid: Mapped[str] = mapped_column(String(36), index=True)
+    process_version: Mapped[str] = mapped_column(String(36))
+    index: Mapped[int] = mapped_column(Integer)
+    droplet_guid: Mapped[str | None] = mapped_column(String(36))
+    state: Mapped[str] = mapped_column(String(16), default="STARTING")
+    since: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+    # Where the router reaches the instance's first port, and where it listens inside.
+    host: Mapped[str] = mapped_column(String(64), default="")
+    port: Mapped[int | None] = mapped_column(Integer)
+    internal_ip: Mapped[str | None] = mapped_column(String(64))
+    internal_port: Mapped[int | None] = mapped_column(Integer)
+    routable: Mapped[bool] = mapped_column(Boolean, default=False)
+    # A crash reason or a placement error, shown as the stats entry's ``details``.
+    details: Mapped[str | None] = mapped_column(Text)
+    crash_count: Mapped[int] = mapped_column(Integer, default=0)
+    # Set by the API (``DELETE .../instances/:index``): the runner stops this instance and
+    # starts a new one in its slot. The only column anything but a runner writes.
+    stop_requested: Mapped[bool] = mapped_column(Boolean, default=False)
+    usage: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    mem_quota: Mapped[int | None] = mapped_column(BigInteger)
+    disk_quota: Mapped[int | None] = mapped_column(BigInteger)
+    log_rate_limit: Mapped[int | None] = mapped_column(BigInteger)
+    fds_quota: Mapped[int | None] = mapped_column(Integer)
+    node: Mapped[str] = mapped_column(String(255), index=True)
+    heartbeat_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow, onupdate=utcnow, index=True)
+
+
+class Task(Resource):
+    """A one-off command run from an app's droplet (``cf run-task``)."""
+
+    __tablename__ = "tasks"
+    __table_args__ = (UniqueConstraint("app_guid", "sequence_id", name="uq_tasks_app_sequence"),)
+
+    app_guid: Mapped[str] = mapped_column(String(36), ForeignKey("apps.guid", ondelete="CASCADE"), index=True)
+    sequence_id: Mapped[int] = mapped_column(Integer)
+    name: Mapped[str] = mapped_column(String(255))
+    command: Mapped[str] = mapped_column(Text)
+    user: Mapped[str | None] = mapped_column(String(255))
+    state: Mapped[str] = mapped_column(String(16), index=True)
+    memory_in_mb: Mapped[int] = mapped_column(Integer)
+    disk_in_mb: Mapped[int] = mapped_column(Integer)
+    log_rate_limit: Mapped[int] = mapped_column(BigInteger, default=-1)
+    droplet_guid: Mapped[str] = mapped_column(String(36))
+    failure_reason: Mapped[str | None] = mapped_column(Text)
+    # The runner node running it, once one has taken it.
+    node: Mapped[str | None] = mapped_column(String(255))
+
+
+class Deployment(Resource):
+    """A rolling replacement of an app's web instances with a new droplet."""
+
+    __tablename__ = "deployments"
+
+    app_guid: Mapped[str] = mapped_column(String(36), ForeignKey("apps.guid", ondelete="CASCADE"), index=True)
+    # ACTIVE or FINALIZED, and why (DEPLOYING, CANCELING, DEPLOYED, CANCELED, SUPERSEDED).
+    status_value: Mapped[str] = mapped_column(String(16), index=True)
+    status_reason: Mapped[str] = mapped_column(String(16))
+    status_changed_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+    last_healthy_at: Mapped[datetime | None] = mapped_column(DateTime)
+    strategy: Mapped[str] = mapped_column(String(16), default="rolling")
+    max_in_flight: Mapped[int] = mapped_column(Integer, default=1)
+    droplet_guid: Mapped[str | None] = mapped_column(String(36))
+    previous_droplet_guid: Mapped[str | None] = mapped_column(String(36))
+    process_guid: Mapped[str | None] = mapped_column(String(36))
+    # The process version the deployment rolls instances onto.
+    process_version: Mapped[str | None] = mapped_column(String(36))
+
+
+class AuditEvent(Base):
+    """Something that happened to a resource, for ``/v3/audit_events`` (``cf events``)."""
+
+    __tablename__ = "audit_events"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    guid: Mapped[str] = mapped_column(String(36), unique=True, default=new_guid)
+    created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow, index=True)
+    type: Mapped[str] = mapped_column(String(64), index=True)
+    actor_guid: Mapped[str | None] = mapped_column(String(255))
+    actor_type: Mapped[str | None] = mapped_column(String(32))
+    actor_name: Mapped[str | None] = mapped_column(String(255))
+    target_guid: Mapped[str | None] = mapped_column(String(36), index=True)
+    target_type: Mapped[str | None] = mapped_column(String(32))
+    target_name: Mapped[str | None] = mapped_column(String(255))
+    data: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    space_guid: Mapped[str | None] = mapped_column(String(36), index=True)
+    organization_guid: Mapped[str | None] = mapped_column(String(36), index=True)

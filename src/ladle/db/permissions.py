@@ -116,6 +116,10 @@ class Permissions:
             or bool(self.space_roles(ref.space_guid) & {"space_developer", "space_manager", "space_auditor"})
         )
 
+    def can_read_routes_in_space(self, ref: SpaceRef) -> bool:
+        """Routes are also visible to the auditors of their organization."""
+        return self.can_read_from_space(ref) or "organization_auditor" in self.org_roles(ref.org_guid)
+
     def can_update_space(self, ref: SpaceRef) -> bool:
         return (
             self.is_admin
@@ -132,6 +136,19 @@ class Permissions:
             union(
                 select(Role.space_guid).where(Role.user_guid == user, Role.space_guid.is_not(None)),
                 select(Space.guid).where(Space.organization_guid.in_(managed_orgs)),
+            )
+            .subquery()
+            .c[0]
+        )
+
+    def route_readable_space_guids(self) -> Select[tuple[str]]:
+        """Spaces whose routes the caller may list: readable spaces, and every space of an org it audits."""
+        user = self.identity.user_guid
+        audited = select(Role.organization_guid).where(Role.user_guid == user, Role.type == "organization_auditor")
+        return select(
+            union(
+                self.readable_space_guids(),
+                select(Space.guid).where(Space.organization_guid.in_(audited)),
             )
             .subquery()
             .c[0]

@@ -1,0 +1,92 @@
+"""``apply_manifest``, ``manifest_diff`` and ``GET /v3/apps/:guid/manifest``."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import select
+from starlette.responses import Response
+from starlette.routing import BaseRoute
+
+from ladle.actions.jobs import start_job
+from ladle.actions.manifest_apply import prepare_apply
+from ladle.actions.manifest_diff import diff_manifest
+from ladle.api.guards import readable_app, require, require_active_space
+from ladle.api.responses import accepted_job
+from ladle.api.routing import RequestContext, cf_json, get, post
+from ladle.db.lookup import by_guid, space_ref
+from ladle.db.metadata import load_metadata
+from ladle.db.models import App, Domain, Organization, Package, Process, Route, RouteDestination, Space
+from ladle.errors import CFError
+from ladle.messages.manifest import parse_manifest
+from ladle.presenters.app_manifest import app_manifest_entry, manifest_yaml
+from ladle.presenters.route import route_url
+
+__all__ = ["routes"]
+
+
+def _writable_space(ctx: RequestContext) -> tuple[Space, Organization]:
+    space = by_guid(ctx.db, Space, ctx.param("guid"))
+    ref = space_ref(ctx.db, space.guid) if space else None
+    if space is None or ref is None or not ctx.perms.can_read_from_space(ref):
+        raise CFError("ResourceNotFound", "Space not found")
+    require(ctx.perms.can_write_to_space(ref))
+    require_active_space(ctx, ref)
+    content_type = ctx.headers.get("content-type", "")
+    if "yaml" not in content_type.lower():
+        raise CFError("BadRequest", "Content-Type must be yaml")
+    org = by_guid(ctx.db, Organization, ref.org_guid)
+    assert org is not None
+    return space, org
+
+
+def apply_manifest(ctx: RequestContext) -> Response:
+    space, org = _writable_space(ctx)
+    job = prepare_apply(ctx.db, ctx.deps.settings, space, org, body=ctx.body, identity=ctx.user)
+    return accepted_job(ctx, start_job(ctx.db, ctx.deps.executor, job))
+
+
+def _entry(ctx: RequestContext, app: App) -> dict[str, Any]:
+    processes = list(ctx.db.scalars(select(Process).where(Process.app_guid == app.guid)))
+    rows = ctx.db.execute(
+        select(Route, Domain, RouteDestination.protocol)
+        .join(RouteDestination, RouteDestination.route_guid == Route.guid)
+        .join(Domain, Domain.guid == Route.domain_guid)
+        .where(RouteDestination.app_guid == app.guid)
+    ).all()
+    urls = sorted({(route_url(route, domain), protocol or "http1") for route, domain, protocol in rows})
+    image = username = None
+    if app.lifecycle_type == "docker":
+        package = ctx.db.scalars(
+            select(Package).where(Package.app_guid == app.guid, Package.type == "docker").order_by(Package.id.desc())
+        ).first()
+        if package is not None:
+            image, username = package.docker_image, package.docker_username
+    metadata = load_metadata(ctx.db, "app", [app.guid])[app.guid]
+    return app_manifest_entry(app, processes, urls, metadata, docker_image=image, docker_username=username)
+
+
+def manifest_diff(ctx: RequestContext) -> Response:
+    space, _ = _writable_space(ctx)
+    manifests = parse_manifest(ctx.body)
+    current = []
+    for manifest in manifests:
+        app = ctx.db.scalars(select(App).where(App.space_guid == space.guid, App.name == manifest.name)).first()
+        current.append(_entry(ctx, app) if app is not None else None)
+    wanted = [dict(m.raw) for m in manifests]
+    return cf_json({"diff": diff_manifest(current, wanted)}, status=201)
+
+
+def show_manifest(ctx: RequestContext) -> Response:
+    app, ref = readable_app(ctx, ctx.param("guid"))
+    require(ctx.perms.can_read_secrets_in_space(ref))
+    body = manifest_yaml([_entry(ctx, app)])
+    return Response(body, media_type="application/x-yaml")
+
+
+def routes() -> list[BaseRoute]:
+    return [
+        post("/v3/spaces/{guid}/actions/apply_manifest", apply_manifest),
+        post("/v3/spaces/{guid}/manifest_diff", manifest_diff),
+        get("/v3/apps/{guid}/manifest", show_manifest),
+    ]
