@@ -5,9 +5,8 @@ from __future__ import annotations
 
 from sqlalchemy.orm import Session
 
-from ladle.actions.bits_copy import copy_bits, fail_copy_state
+from ladle.actions.bits_copy import BitsCopy, fail_copy, run_copy
 from ladle.actions.jobs import add_job, start_job
-from ladle.db.lookup import by_guid
 from ladle.db.models import App, Droplet
 from ladle.db.states import droplet as droplet_states
 from ladle.db.states.droplet import DropletState
@@ -56,33 +55,21 @@ def copy_droplet(
     return droplet, job.guid
 
 
+DROPLET_COPY = BitsCopy(
+    droplet_states.MACHINE,
+    lambda blobstores: blobstores.droplets,
+    copying=DropletState.COPYING,
+    done=DropletState.STAGED,
+    failed=DropletState.FAILED,
+    error_field="error_description",
+    source_state=DropletState.STAGED,
+    unusable_source="source droplet is not staged",
+)
+
+
 def run_droplet_copy(ctx: JobContext) -> None:
-    source_guid = ctx.payload["source_guid"]
-    with ctx.db.session() as s:
-        source = by_guid(s, Droplet, source_guid)
-        if source is None or source.state != DropletState.STAGED:
-            raise CFError("UnprocessableEntity", "source droplet is not staged")
-        sha1, sha256, size = source.sha1, source.sha256, source.size
-    copy_bits(
-        ctx,
-        ctx.blobstores.droplets,
-        droplet_states.MACHINE,
-        source_guid,
-        copying=DropletState.COPYING,
-        done=DropletState.STAGED,
-        sha1=sha1,
-        sha256=sha256,
-        size=size,
-    )
+    run_copy(ctx, DROPLET_COPY)
 
 
 def fail_droplet_copy(ctx: JobContext, reason: str) -> None:
-    fail_copy_state(
-        ctx,
-        ctx.blobstores.droplets,
-        droplet_states.MACHINE,
-        copying=DropletState.COPYING,
-        failed=DropletState.FAILED,
-        error_field="error_description",
-        reason=reason,
-    )
+    fail_copy(ctx, DROPLET_COPY, reason)

@@ -9,11 +9,12 @@ import logging
 from sqlalchemy.orm import Session
 
 from ladle.actions.jobs import add_job, start_job
-from ladle.actions.uploads import UploadedBits, discard_upload, stash_upload, taken_upload
+from ladle.actions.uploads import UploadedBits, fail_uploaded, stash_upload, taken_upload
 from ladle.bits.tarball import DropletLimits, InvalidDroplet, inspect_droplet
 from ladle.blobstore import BlobNotFound, Blobstores
 from ladle.config import Settings
 from ladle.db.models import Droplet, Job
+from ladle.db.states import droplet as droplet_states
 from ladle.db.states.droplet import DropletState, move_droplet
 from ladle.errors import CFError
 from ladle.jobs.executor import Executor, JobContext
@@ -82,11 +83,11 @@ def run_droplet_upload(ctx: JobContext) -> None:
 
 
 def fail_droplet_upload(ctx: JobContext, reason: str) -> None:
-    guid = ctx.resource_guid or ""
-    discard_upload(ctx)
-    with ctx.db.session() as s:
-        failed = move_droplet(s, guid, DropletState.PROCESSING_UPLOAD, DropletState.FAILED, error_description=reason)
-        s.commit()
-    if failed:
-        # A blob stored just before the worker died belongs to no one now.
-        ctx.blobstores.droplets.delete(guid)
+    fail_uploaded(
+        ctx,
+        droplet_states.MACHINE,
+        ctx.blobstores.droplets,
+        processing=DropletState.PROCESSING_UPLOAD,
+        failed=DropletState.FAILED,
+        error_description=reason,
+    )

@@ -5,9 +5,8 @@ from __future__ import annotations
 
 from sqlalchemy.orm import Session
 
-from ladle.actions.bits_copy import copy_bits, fail_copy_state
+from ladle.actions.bits_copy import BitsCopy, fail_copy, run_copy
 from ladle.actions.jobs import add_job, start_job
-from ladle.db.lookup import by_guid
 from ladle.db.models import App, Package
 from ladle.db.states import package as package_states
 from ladle.db.states.package import PackageState
@@ -46,33 +45,21 @@ def copy_package(
     return package, job.guid
 
 
+PACKAGE_COPY = BitsCopy(
+    package_states.MACHINE,
+    lambda blobstores: blobstores.packages,
+    copying=PackageState.COPYING,
+    done=PackageState.READY,
+    failed=PackageState.FAILED,
+    error_field="error",
+    source_state=None,
+    unusable_source="source package does not exist",
+)
+
+
 def run_package_copy(ctx: JobContext) -> None:
-    source_guid = ctx.payload["source_guid"]
-    with ctx.db.session() as s:
-        source = by_guid(s, Package, source_guid)
-        if source is None:
-            raise CFError("UnprocessableEntity", "source package does not exist")
-        sha1, sha256, size = source.sha1, source.sha256, source.size
-    copy_bits(
-        ctx,
-        ctx.blobstores.packages,
-        package_states.MACHINE,
-        source_guid,
-        copying=PackageState.COPYING,
-        done=PackageState.READY,
-        sha1=sha1,
-        sha256=sha256,
-        size=size,
-    )
+    run_copy(ctx, PACKAGE_COPY)
 
 
 def fail_package_copy(ctx: JobContext, reason: str) -> None:
-    fail_copy_state(
-        ctx,
-        ctx.blobstores.packages,
-        package_states.MACHINE,
-        copying=PackageState.COPYING,
-        failed=PackageState.FAILED,
-        error_field="error",
-        reason=reason,
-    )
+    fail_copy(ctx, PACKAGE_COPY, reason)

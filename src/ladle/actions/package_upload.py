@@ -15,7 +15,7 @@ from pathlib import Path
 from sqlalchemy.orm import Session
 
 from ladle.actions.jobs import add_job, start_job
-from ladle.actions.uploads import UploadedBits, discard_upload, stash_upload, taken_upload
+from ladle.actions.uploads import UploadedBits, fail_uploaded, stash_upload, taken_upload
 from ladle.bits.archive import ArchiveLimits, InvalidArchive
 from ladle.bits.package_builder import build_package, feed_pool
 from ladle.bits.resource_pool import ResourcePool
@@ -23,6 +23,7 @@ from ladle.blobstore import BlobNotFound, Blobstores, Digest
 from ladle.config import Settings
 from ladle.db.feature_flags import get_flag
 from ladle.db.models import Job, Package
+from ladle.db.states import package as package_states
 from ladle.db.states.package import PackageState, move_package
 from ladle.errors import CFError
 from ladle.jobs.executor import Executor, JobContext
@@ -128,12 +129,11 @@ def _feed_pool(ctx: JobContext, guid: str, pool: ResourcePool) -> None:
 
 
 def fail_upload(ctx: JobContext, reason: str) -> None:
-    """The job failed or was abandoned: the package ends FAILED with the reason, nothing half kept."""
-    guid = ctx.resource_guid or ""
-    discard_upload(ctx)
-    with ctx.db.session() as s:
-        failed = move_package(s, guid, PackageState.PROCESSING_UPLOAD, PackageState.FAILED, error=reason)
-        s.commit()
-    if failed:
-        # A blob stored just before the worker died belongs to no one now.
-        ctx.blobstores.packages.delete(guid)
+    fail_uploaded(
+        ctx,
+        package_states.MACHINE,
+        ctx.blobstores.packages,
+        processing=PackageState.PROCESSING_UPLOAD,
+        failed=PackageState.FAILED,
+        error=reason,
+    )

@@ -8,8 +8,9 @@ checksum) so that its history still lists; its blob is deleted by a job, after t
 from __future__ import annotations
 
 import logging
+from dataclasses import dataclass
 from enum import StrEnum
-from typing import TypeVar
+from typing import Generic, TypeVar
 
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
@@ -34,9 +35,19 @@ Bits = TypeVar("Bits", Droplet, Package)
 S = TypeVar("S", bound=StrEnum)
 
 
-def _expire(
-    session: Session, machine: StateMachine[Bits, S], live: S, expired_state: S, app: App, *, keep: int, spare: set[str]
-) -> list[str]:
+@dataclass(frozen=True)
+class _Retained(Generic[Bits, S]):
+    machine: StateMachine[Bits, S]
+    live: S
+    expired: S
+
+
+DROPLETS = _Retained(droplet_states.MACHINE, DropletState.STAGED, DropletState.EXPIRED)
+PACKAGES = _Retained(package_states.MACHINE, PackageState.READY, PackageState.EXPIRED)
+
+
+def _expire(session: Session, kind: _Retained[Bits, S], app: App, *, keep: int, spare: set[str]) -> list[str]:
+    machine, live = kind.machine, kind.live
     model = machine.model
     candidates = session.scalars(
         select(model.guid)
@@ -45,7 +56,7 @@ def _expire(
     ).all()
     expired = list(candidates[keep:])
     if expired:
-        machine.move_where(session, model.guid.in_(expired), live, expired_state)
+        machine.move_where(session, model.guid.in_(expired), live, kind.expired)
     return expired
 
 
@@ -58,24 +69,8 @@ def expire_old_bits(session: Session, settings: Settings, app_guid: str) -> Job 
     current = by_guid(session, Droplet, app.droplet_guid)
     spare_droplets = {app.droplet_guid}
     spare_packages = {current.package_guid} if current is not None and current.package_guid else set()
-    droplets = _expire(
-        session,
-        droplet_states.MACHINE,
-        DropletState.STAGED,
-        DropletState.EXPIRED,
-        app,
-        keep=settings.max_retained_droplets,
-        spare=spare_droplets,
-    )
-    packages = _expire(
-        session,
-        package_states.MACHINE,
-        PackageState.READY,
-        PackageState.EXPIRED,
-        app,
-        keep=settings.max_retained_packages,
-        spare=spare_packages,
-    )
+    droplets = _expire(session, DROPLETS, app, keep=settings.max_retained_droplets, spare=spare_droplets)
+    packages = _expire(session, PACKAGES, app, keep=settings.max_retained_packages, spare=spare_packages)
     if not droplets and not packages:
         return None
     log.info("bits expired", extra={"app": app_guid, "droplets": len(droplets), "packages": len(packages)})

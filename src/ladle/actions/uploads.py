@@ -11,15 +11,21 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from enum import StrEnum
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
-from ladle.blobstore import Blobstores
+from ladle.blobstore import Blobstore, Blobstores
 from ladle.blobstore.base import Digest
 from ladle.clock import new_guid
+from ladle.db.models import Droplet, Package
+from ladle.db.states.machine import StateMachine
 from ladle.jobs.executor import JobContext
 
-__all__ = ["UploadedBits", "discard_upload", "stash_upload", "taken_upload"]
+__all__ = ["UploadedBits", "discard_upload", "fail_uploaded", "stash_upload", "taken_upload"]
+
+Bits = TypeVar("Bits", Droplet, Package)
+S = TypeVar("S", bound=StrEnum)
 
 
 @dataclass(frozen=True)
@@ -51,3 +57,17 @@ def discard_upload(ctx: JobContext) -> None:
     """The job failed: its upload, if still there, is of no use to anyone."""
     if ctx.payload.get("upload"):
         ctx.blobstores.uploads.delete(ctx.payload["upload"])
+
+
+def fail_uploaded(
+    ctx: JobContext, machine: StateMachine[Bits, S], store: Blobstore, *, processing: S, failed: S, **error: str
+) -> None:
+    """An upload job failed or was abandoned: its upload goes, the row ends FAILED with ``error``,
+    and a blob stored just before the worker died goes too (nothing half kept)."""
+    guid = ctx.resource_guid or ""
+    discard_upload(ctx)
+    with ctx.db.session() as s:
+        moved = machine.move(s, guid, processing, failed, **error)
+        s.commit()
+    if moved:
+        store.delete(guid)

@@ -41,6 +41,15 @@ def _modified(mtime: float) -> datetime:
     return datetime.fromtimestamp(mtime, UTC).replace(tzinfo=None)
 
 
+def _files_below(folder: Path) -> Iterator[Path]:
+    """Every file under ``folder``, in a stable order; folders that vanish while walking (a
+    concurrent delete prunes them) are skipped, as ``os.walk`` skips what it cannot list."""
+    for directory, subdirs, files in os.walk(folder):
+        subdirs.sort()
+        for name in sorted(files):
+            yield Path(directory) / name
+
+
 class LocalBlobstore:
     """Blobs as files under ``root``; ``node`` marks the temporary files this node writes."""
 
@@ -63,8 +72,15 @@ class LocalBlobstore:
         """Rename a finished temporary file into place (the one step that makes a blob visible)."""
         final = self._path(key)
         try:
-            final.parent.mkdir(parents=True, exist_ok=True)
-            os.replace(tmp, final)
+            for attempt in range(3):
+                final.parent.mkdir(parents=True, exist_ok=True)
+                try:
+                    os.replace(tmp, final)
+                    break
+                except FileNotFoundError:
+                    # A delete pruned the folder, emptied, between mkdir and rename: make it again.
+                    if attempt == 2 or not tmp.exists():
+                        raise
         except BaseException:
             tmp.unlink(missing_ok=True)
             raise
@@ -183,27 +199,28 @@ class LocalBlobstore:
     # --- sweeping --------------------------------------------------------------------------
     def _candidates(self, prefix: str) -> Iterator[Path]:
         """Files that may hold keys starting with ``prefix``: with four characters or more the
-        fan-out names the one directory to look in (and the prefix's own folders narrow it)."""
+        fan-out names the one directory to look in (and the prefix's own folders narrow it).
+        Blobs deleted meanwhile (and the folders a delete prunes) are passed over, not errors."""
         prefix = prefix.lower()
         if len(prefix) >= 4:
             base = self.root / fan_out(prefix)
-            folder = base if prefix.endswith("/") else base.parent
-            if folder.is_dir():
-                yield from sorted(folder.rglob("*"))
+            yield from _files_below(base if prefix.endswith("/") else base.parent)
             return
         for first in sorted(p for p in self.root.iterdir() if p.is_dir() and p.name != TMP):
             if first.name.startswith(prefix[:2]):
-                yield from sorted(first.rglob("*"))
+                yield from _files_below(first)
 
     def entries(self, prefix: str = "") -> Iterator[BlobEntry]:
         for path in self._candidates(prefix):
-            if not path.is_file():
-                continue
             # ab/cd/<key...>: the key is everything after the two fan-out levels.
             key = "/".join(path.relative_to(self.root).parts[2:])
-            if key.startswith(prefix.lower()):
+            if not key.startswith(prefix.lower()):
+                continue
+            try:
                 stat = path.stat()
-                yield BlobEntry(key, stat.st_size, _modified(stat.st_mtime))
+            except FileNotFoundError:
+                continue  # deleted since it was listed
+            yield BlobEntry(key, stat.st_size, _modified(stat.st_mtime))
 
     def recover(self) -> int:
         removed = 0
