@@ -67,6 +67,8 @@ def drop_database(kind: str, name: str) -> None:
 def run_server(kind: str, data_dir: Path, db_name: str, **overrides: Any) -> Iterator[RunningServer]:
     data_dir.mkdir(parents=True, exist_ok=True)
     port = free_port()
+    # Most tests count on a server with no admin buildpacks; tests of the system buildpacks opt in.
+    overrides.setdefault("system_buildpacks", False)
     settings = Settings(
         host="127.0.0.1",
         port=port,
