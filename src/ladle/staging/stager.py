@@ -243,6 +243,7 @@ def run_staging(ctx: JobContext) -> None:
             raise staging_error("StagingError", CFError("NoBuildpacksFound").detail)
         with phases("buildpacks"):
             specs = _fetch_buildpacks(ctx, plan, scratch, say)
+        restored_cache = _fingerprint(workspace.cache_dir)
         cancelled = _cancel_check(ctx.db, plan.build_guid)
         sandbox = Sandbox(
             scratch,
@@ -286,7 +287,10 @@ def run_staging(ctx: JobContext) -> None:
             raise staging_error("StagingError", "Start command not specified")
         say("Uploading droplet, build artifacts cache...")
         with phases("droplet"):
-            _store_droplet(ctx, plan, workspace, scratch, result=result, build_log=build_log)
+            cache_changed = _fingerprint(workspace.cache_dir) != restored_cache
+            _store_droplet(
+                ctx, plan, workspace, scratch, result=result, build_log=build_log, cache_changed=cache_changed
+            )
     except StagingCancelled:
         say("Staging was cancelled")
     except StagingFailed as exc:
@@ -400,22 +404,41 @@ def _fetch_buildpacks(ctx: JobContext, plan: _Plan, scratch: Path, say: Callable
     return specs
 
 
+def _fingerprint(directory: Path) -> list[tuple[str, int, int, int]]:
+    """Every entry under ``directory`` with its size, mode and modification time."""
+    out = []
+    for path in sorted(directory.rglob("*")):
+        info = path.lstat()
+        out.append((str(path.relative_to(directory)), info.st_size, info.st_mode, info.st_mtime_ns))
+    return out
+
+
 def _store_droplet(
-    ctx: JobContext, plan: _Plan, ws: Workspace, scratch: Path, *, result: StagingResult, build_log: BuildLog
+    ctx: JobContext,
+    plan: _Plan,
+    ws: Workspace,
+    scratch: Path,
+    *,
+    result: StagingResult,
+    build_log: BuildLog,
+    cache_changed: bool = True,
 ) -> None:
     say = build_log.write
     for empty in ("tmp", "logs"):
         (ws.droplet_root / empty).mkdir(exist_ok=True)
     tarball = scratch / "droplet.tgz"
     cache_tarball = scratch / "cache.tgz"
+    # A build cache the buildpacks left as it was restored is already stored as it is.
+    store_cache = cache_changed or not ctx.blobstores.buildpack_cache.exists(_cache_key(plan))
     try:
         digest = pack_directory(ws.droplet_root, tarball)
-        cache_digest = pack_directory(ws.cache_dir, cache_tarball)
+        cache_digest = pack_directory(ws.cache_dir, cache_tarball) if store_cache else None
     except PackFailed as exc:
         say(f"Failed to compress droplet filesystem: {exc}")
         raise staging_error("StagingError", "staging failed") from None
     ctx.blobstores.droplets.put_file(plan.droplet_guid, tarball, digest=digest, move=True)
-    ctx.blobstores.buildpack_cache.put_file(_cache_key(plan), cache_tarball, digest=cache_digest, move=True)
+    if cache_digest is not None:
+        ctx.blobstores.buildpack_cache.put_file(_cache_key(plan), cache_tarball, digest=cache_digest, move=True)
     say(f"Uploaded droplet ({_size(digest.size)})")
     say("Uploading complete")
     build_log.close()
