@@ -18,7 +18,7 @@ from starlette.routing import BaseRoute
 
 from ladle.actions.recovery import recover_at_startup, sweep_orphan_blobs
 from ladle.actions.staging_jobs import fail_expired_builds
-from ladle.actions.system_buildpacks import install_system_buildpacks
+from ladle.actions.system_buildpacks import install_at_startup
 from ladle.api import (
     app_env,
     apps,
@@ -93,7 +93,7 @@ def build_deps(settings: Settings) -> Deps:
         issuer = TokenIssuer(key, settings.token_server_url, settings.access_token_ttl, settings.refresh_token_ttl)
         verifier = LocalVerifier(key)
     blobstores = local_blobstores(settings.blobstore_root)
-    install_system_buildpacks(settings, db, blobstores)
+    install_at_startup(settings, db, blobstores)
     worker_id = f"{socket.gethostname()}:{settings.data_dir}"
     runner = JobRunner(db, settings, blobstores, job_kinds(), worker_id)
     executor = InProcessExecutor(

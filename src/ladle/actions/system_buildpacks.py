@@ -1,7 +1,7 @@
 """Ladle's system buildpacks as admin buildpacks: installed on first start, restored on demand.
 
-:func:`install_system_buildpacks` is the one call a server makes at start-up (after the
-database is migrated). The first time, it adds every buildpack of :data:`ladle.buildpacks.CATALOG`
+:func:`install_at_startup` is the one call a server makes at start-up (after the database is
+migrated). The first time, it adds every buildpack of :data:`ladle.buildpacks.CATALOG`
 as an admin buildpack behind the ones that exist, in the catalog's order, and records in
 ``system_buildpacks`` that it did. From then on the admin owns them: a buildpack deleted stays
 deleted, positions and names are left alone. What later starts still do for each one Ladle
@@ -20,24 +20,24 @@ touched; Ladle's is skipped.
 
 from __future__ import annotations
 
-import concurrent.futures
 import logging
 import shutil
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from sqlalchemy import func, select, text
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from ladle.blobstore import Blobstores
-from ladle.buildpacks import CATALOG, BuildpackZip, SystemBuildpack, build_zip, missing_runtime
+from ladle.buildpacks import CATALOG, BuildpackZip, SystemBuildpack, build_zip, missing_runtimes
 from ladle.config import Settings
 from ladle.db.lookup import by_guid
 from ladle.db.models import Buildpack
 from ladle.db.models import SystemBuildpack as InstalledRecord
 from ladle.db.session import Database
 
-__all__ = ["Outcome", "install_system_buildpacks"]
+__all__ = ["Outcome", "install_at_startup", "install_system_buildpacks"]
 
 log = logging.getLogger("ladle.buildpacks")
 LIFECYCLE = "buildpack"
@@ -61,8 +61,9 @@ class _Work:
     settings: Settings
     blobstores: Blobstores
     restore: bool
-    # Blobs to delete once the new rows are committed.
-    stale_blobs: list[str]
+    # Blobs to delete once the new rows are committed; blobs written, to delete if they are not.
+    stale_blobs: list[str] = field(default_factory=list)
+    new_blobs: list[str] = field(default_factory=list)
 
 
 def install_system_buildpacks(
@@ -74,16 +75,18 @@ def install_system_buildpacks(
     if not settings.system_buildpacks and not restore:
         return []
     scratch = settings.scratch_dir / f"system-buildpacks-{uuid.uuid4().hex}"
-    work = _Work(settings, blobstores, restore, [])
+    work = _Work(settings, blobstores, restore)
     try:
-        # Checking runtimes runs a few interpreters: do them side by side.
-        with concurrent.futures.ThreadPoolExecutor(max_workers=len(CATALOG)) as pool:
-            missing = dict(zip([b.name for b in CATALOG], pool.map(missing_runtime, CATALOG), strict=True))
+        missing = missing_runtimes(CATALOG)
         with db.session() as s:
             if s.get_bind().dialect.name == "postgresql":
                 s.execute(text(f"SELECT pg_advisory_xact_lock({ADVISORY_LOCK})"))
             outcomes = [_ensure(s, work, bp, build_zip(bp, scratch), missing[bp.name]) for bp in CATALOG]
             s.commit()
+    except BaseException:
+        for key in work.new_blobs:
+            blobstores.buildpacks.delete(key)
+        raise
     finally:
         shutil.rmtree(scratch, ignore_errors=True)
     for key in work.stale_blobs:
@@ -93,21 +96,34 @@ def install_system_buildpacks(
     return outcomes
 
 
+def install_at_startup(settings: Settings, db: Database, blobstores: Blobstores) -> None:
+    """:func:`install_system_buildpacks` for a server starting: a failure is logged, not fatal
+    (nothing of it was committed, so the next start tries again)."""
+    try:
+        install_system_buildpacks(settings, db, blobstores)
+    except IntegrityError:
+        log.info("system buildpacks were installed by another server starting at the same time")
+    except Exception:
+        log.exception("installing the system buildpacks failed")
+
+
 def _log(outcome: Outcome) -> None:
     extra = {"buildpack": outcome.name, "action": outcome.action, "position": outcome.position}
-    if outcome.action in ("installed", "restored", "updated") or outcome.reason:
-        if outcome.enabled is False:
-            log.warning(f"system buildpack {outcome.name} is disabled: {outcome.reason}", extra=extra)
-        elif outcome.action == "skipped":
-            log.warning(f"system buildpack {outcome.name} not installed: {outcome.reason}", extra=extra)
-        else:
-            log.info(f"system buildpack {outcome.name} {outcome.action}", extra=extra)
+    if outcome.enabled is False and outcome.reason:
+        log.warning(f"system buildpack {outcome.name} is disabled: {outcome.reason}", extra=extra)
+    elif outcome.enabled and outcome.reason:
+        log.warning(f"system buildpack {outcome.name} is enabled, but {outcome.reason}", extra=extra)
+    elif outcome.action == "skipped":
+        log.warning(f"system buildpack {outcome.name} not installed: {outcome.reason}", extra=extra)
+    elif outcome.action in ("installed", "restored", "updated"):
+        log.info(f"system buildpack {outcome.name} {outcome.action}", extra=extra)
 
 
 def _store(s: Session, work: _Work, row: Buildpack, bits: BuildpackZip) -> None:
     """Give the row this zip (its blob key is the guid and the sha256, as for uploads)."""
     key = f"{row.guid}_{bits.sha256}"
     work.blobstores.buildpacks.put_file(key, bits.path)
+    work.new_blobs.append(key)
     if row.blob_key and row.blob_key != key:
         work.stale_blobs.append(row.blob_key)
     row.blob_key, row.sha256, row.filename = key, bits.sha256, bits.filename
@@ -148,14 +164,16 @@ def _ensure(s: Session, work: _Work, bp: SystemBuildpack, bits: BuildpackZip, mi
     if row.sha256 != bits.sha256 and not row.locked:
         _store(s, work, row, bits)
         action = "updated"
-    if missing is not None:
-        if row.enabled:
-            # Ladle disables it, and remembers that it did (so it may enable it again).
+    if work.restore:
+        row.enabled, record.disabled_reason = missing is None, missing
+    elif missing is not None:
+        if row.enabled and record.disabled_reason is None:
+            # The runtime went away: Ladle disables the buildpack and remembers that it did. (An
+            # admin who enabled it again after that has the last word: it stays enabled.)
             row.enabled, record.disabled_reason = False, missing
         elif record.disabled_reason is not None:
             record.disabled_reason = missing
-    elif not row.enabled and (record.disabled_reason is not None or work.restore):
+    elif record.disabled_reason is not None:
+        # The runtime is back: Ladle enables what it disabled (never what an admin disabled).
         row.enabled, record.disabled_reason = True, None
-    else:
-        record.disabled_reason = None
-    return Outcome(bp.name, action, row.enabled, row.position, missing if not row.enabled else None)
+    return Outcome(bp.name, action, row.enabled, row.position, missing)

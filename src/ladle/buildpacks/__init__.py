@@ -8,17 +8,19 @@ one timestamp, ``bin/`` scripts 0755), so the same Ladle gives the same sha256 e
 
 from __future__ import annotations
 
+import concurrent.futures
 import hashlib
 import os
 import shutil
 import subprocess
 import zipfile
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 from ladle import __version__
 
-__all__ = ["CATALOG", "SYSTEM_PATH", "BuildpackZip", "SystemBuildpack", "build_zip", "missing_runtime"]
+__all__ = ["CATALOG", "HERE", "SYSTEM_PATH", "BuildpackZip", "SystemBuildpack", "build_zip", "missing_runtimes"]
 
 HERE = Path(__file__).resolve().parent
 # What staging scripts see as their PATH (see staging/environment.py): tools must be found here.
@@ -73,24 +75,40 @@ def _host_tool(command: str) -> str | None:
     return found
 
 
-def missing_runtime(buildpack: SystemBuildpack) -> str | None:
-    """Why the host cannot run this buildpack (e.g. "node is not installed (Debian package
-    nodejs)"), or None when it can. Tools are looked up where staging scripts look."""
-    problems: list[str] = []
-    for tool in buildpack.tools:
-        path = _host_tool(tool.command)
-        if path is None:
-            problems.append(f"{tool.command} is not installed in {SYSTEM_PATH} (Debian package {tool.debian})")
-            continue
-        if tool.check:
-            argv = [path if tool.check[0] == tool.command else tool.check[0], *tool.check[1:]]
-            try:
-                ok = subprocess.run(argv, capture_output=True, timeout=30, check=False).returncode == 0
-            except (OSError, subprocess.TimeoutExpired):
-                ok = False
-            if not ok and not any(p.startswith(tool.command + " ") for p in problems):
-                problems.append(f"'{' '.join(tool.check)}' fails (Debian package {tool.debian})")
-    return "; ".join(problems) or None
+def _passes(argv: tuple[str, ...]) -> bool:
+    try:
+        return subprocess.run(argv, capture_output=True, timeout=30, check=False).returncode == 0
+    except (OSError, subprocess.TimeoutExpired):
+        return False
+
+
+def missing_runtimes(catalog: Sequence[SystemBuildpack] = CATALOG) -> dict[str, str | None]:
+    """For each buildpack, why the host cannot run it (e.g. "node is not installed in ... (Debian
+    package nodejs)"), or None when it can. Tools are looked up where staging scripts look; each
+    check command runs once, all of them side by side."""
+    tools = {tool for buildpack in catalog for tool in buildpack.tools}
+    paths = {tool.command: _host_tool(tool.command) for tool in tools}
+    checks = {
+        tool.check: (paths[tool.command] or tool.command, *tool.check[1:])
+        for tool in tools
+        if tool.check and paths[tool.command]
+    }
+    with concurrent.futures.ThreadPoolExecutor(max_workers=max(1, len(checks))) as pool:
+        passed = dict(zip(checks, pool.map(_passes, checks.values()), strict=True))
+    out: dict[str, str | None] = {}
+    for buildpack in catalog:
+        problems: list[str] = []
+        for tool in buildpack.tools:
+            if paths[tool.command] is None:
+                problem = f"{tool.command} is not installed in {SYSTEM_PATH} (Debian package {tool.debian})"
+            elif tool.check and not passed[tool.check]:
+                problem = f"'{' '.join(tool.check)}' fails (Debian package {tool.debian})"
+            else:
+                continue
+            if problem not in problems:
+                problems.append(problem)
+        out[buildpack.name] = "; ".join(problems) or None
+    return out
 
 
 @dataclass(frozen=True)

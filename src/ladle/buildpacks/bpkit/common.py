@@ -96,7 +96,8 @@ def run(argv: Sequence[str], *, env: Mapping[str, str] | None = None, cwd: Path 
     for raw in process.stdout:
         # Progress bars redraw with carriage returns; the log wants the last state only.
         text = raw.decode("utf-8", "replace").rstrip("\r\n").rsplit("\r", 1)[-1]
-        _out(INDENT + text)
+        if text.strip():
+            _out(INDENT + text)
     return process.wait()
 
 
