@@ -221,7 +221,8 @@ def test_python_as_a_supply_buildpack_for_binary(fresh: World, tmp_path: Path) -
     )
     files = {
         "server.py": server,
-        "requirements.txt": "itsdangerous==2.2.0\n",
+        # An app's pyproject.toml (no [build-system]): its dependencies are installed, not the app.
+        "pyproject.toml": '[project]\nname = "web"\nversion = "0"\ndependencies = ["itsdangerous==2.2.0"]\n',
         "runtime.txt": "python-3.99.1\n",
         "Procfile": "web: python server.py\n",
     }
@@ -232,6 +233,7 @@ def test_python_as_a_supply_buildpack_for_binary(fresh: World, tmp_path: Path) -
         ("binary_buildpack", "binary"),
     ]
     assert "runtime.txt asks for Python 3.99.1, which is not installed on this host; using the host's python3" in log
+    assert "Installing requirements from pyproject.toml with pip" in log
     # The final (binary) buildpack installed the supply buildpack's profile.d script.
     with start_like_the_launcher(fresh.admin, droplet["guid"], "python server.py", tmp_path) as started:
         assert started.get("/").text == "itsdangerous itsdangerous"

@@ -3,7 +3,10 @@
 The interpreter is the host's: the one ``runtime.txt`` or ``.python-version`` asks for when the
 host has it, else the host's ``python3``. Dependencies are installed with that interpreter's
 pip into ``deps/<index>/python`` (``pip install --target``), which ``profile.d`` puts on
-``PYTHONPATH``; ``python`` and ``python3`` go on the PATH.
+``PYTHONPATH``; ``python`` and ``python3`` go on the PATH. What is installed: ``requirements.txt``;
+else ``Pipfile.lock`` (or ``Pipfile``); else the ``[project] dependencies`` of a
+``pyproject.toml`` without ``[build-system]`` (an app, not a package); else the project itself
+(``pip install .`` of a package with ``setup.py`` or a ``[build-system]``).
 
 Build cache (``/tmp/cache`` is kept per app between stagings):
 - ``python/wheels``: every wheel the last requirements resolved to, so a changed requirements
@@ -29,7 +32,7 @@ import subprocess
 import sys
 import tempfile
 from pathlib import Path
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 from .common import (
     Buildpack,
@@ -159,18 +162,31 @@ def _from_pipfile_lock(lock: Path) -> list[str]:
     return lines
 
 
-def _from_pipfile(pipfile: Path) -> list[str]:
+def _toml(path: Path, instead: str) -> dict[str, Any]:
     try:
         import tomllib
     except ImportError:
         raise BuildpackError(
-            "A Pipfile without Pipfile.lock needs Python 3.11 or newer to be read; "
-            "add Pipfile.lock (pipenv lock) or a requirements.txt"
+            f"Reading {path.name} needs the host's python3 to be 3.11 or newer; add {instead} or a requirements.txt"
         ) from None
     try:
-        packages = tomllib.loads(pipfile.read_text()).get("packages") or {}
+        return tomllib.loads(path.read_text())
     except tomllib.TOMLDecodeError as exc:
-        raise BuildpackError(f"Pipfile is not valid TOML: {exc}") from None
+        raise BuildpackError(f"{path.name} is not valid TOML: {exc}") from None
+
+
+def _project_dependencies(pyproject: Path) -> list[str] | None:
+    """``[project] dependencies`` of an app that is not itself a package to build (it has no
+    ``[build-system]``, as ``uv init --app`` makes them); None for a package, which pip builds."""
+    data = _toml(pyproject, "a [build-system]")
+    dependencies = (data.get("project") or {}).get("dependencies")
+    if "build-system" in data or not isinstance(dependencies, list):
+        return None
+    return [str(d) for d in dependencies]
+
+
+def _from_pipfile(pipfile: Path) -> list[str]:
+    packages = _toml(pipfile, "Pipfile.lock (pipenv lock)").get("packages") or {}
     lines = []
     for name, spec in sorted(packages.items()):
         version = spec if isinstance(spec, str) else (spec.get("version") if isinstance(spec, dict) else None)
@@ -192,11 +208,20 @@ def requirements(build: Path, scratch: Path) -> Requirements | None:
         lines = [line for f in files for line in f.read_text(errors="replace").splitlines()]
         offline = not any(ONLINE_ONLY.search(line) for line in lines)
         return Requirements(["-r", str(path)], files, offline, "requirements.txt")
+    listed = None
     for name, convert in (("Pipfile.lock", _from_pipfile_lock), ("Pipfile", _from_pipfile)):
         if (build / name).is_file():
-            generated = scratch / "requirements.txt"
-            generated.write_text("\n".join(convert(build / name)) + "\n")
-            return Requirements(["-r", str(generated)], [generated], True, name)
+            listed = name, convert(build / name)
+            break
+    if listed is None and (build / "pyproject.toml").is_file() and not (build / "setup.py").is_file():
+        dependencies = _project_dependencies(build / "pyproject.toml")
+        if dependencies is not None:
+            listed = "pyproject.toml", dependencies
+    if listed is not None:
+        generated = scratch / "requirements.txt"
+        generated.write_text("".join(line + "\n" for line in listed[1]))
+        offline = not any(ONLINE_ONLY.search(line) for line in listed[1])
+        return Requirements(["-r", str(generated)], [generated], offline, listed[0])
     if (build / "pyproject.toml").is_file() or (build / "setup.py").is_file():
         files = [build / n for n in ("pyproject.toml", "setup.py", "setup.cfg") if (build / n).is_file()]
         return Requirements([str(build)], files, False, files[0].name)
@@ -205,7 +230,8 @@ def requirements(build: Path, scratch: Path) -> Requirements | None:
 
 def cache_key(python: Interpreter, wanted: Requirements, env: dict[str, str]) -> str:
     digest = hashlib.sha256()
-    parts = [CACHE_FORMAT, os.path.realpath(python.path), python.version, platform.machine(), *wanted.args]
+    # What was asked (not the args: a generated requirements file has a new path every time).
+    parts = [CACHE_FORMAT, os.path.realpath(python.path), python.version, platform.machine(), wanted.origin]
     parts += [f"{k}={v}" for k, v in sorted(env.items()) if k.startswith("PIP_")]
     for part in parts:
         digest.update(part.encode() + b"\0")
