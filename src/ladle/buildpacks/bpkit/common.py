@@ -246,7 +246,12 @@ class Buildpack:
 
     # --- the contract ---------------------------------------------------------------------------
     def main(self, argv: Sequence[str]) -> int:
-        phase, args = os.path.basename(argv[0]), [str(Path(a).absolute()) for a in argv[1:]]
+        phase = os.path.basename(argv[0])
+        wanted = {"detect": 1, "supply": 4, "finalize": 5, "release": 1}.get(phase)
+        if wanted is None or len(argv) - 1 < wanted:
+            print(f"not a buildpack step with its arguments: {' '.join(argv)}", file=sys.stderr)
+            return 2
+        args = [str(Path(a).absolute()) for a in argv[1:]]
         if phase in ("supply", "finalize"):
             args[3] = argv[4]  # the index is a name, not a path
         try:
@@ -264,9 +269,6 @@ class Buildpack:
                 command = self.web_command(Path(args[0]), "0")
                 types = f"\n  web: {json.dumps(command)}" if command else " {}"
                 _out(f"---\ndefault_process_types:{types}")
-            else:
-                print(f"unknown buildpack step: {phase}", file=sys.stderr)
-                return 2
         except BuildpackError as exc:
             for line in str(exc).splitlines():
                 _out(INDENT + "**ERROR** " + line)
