@@ -2,9 +2,11 @@
 
 Each app goes through the API as the cf CLI sends it (app, package, zip upload, ``POST
 /v3/builds``, poll). Real buildpack processes run in the staging sandbox; the Flask and Express
-apps install real packages from PyPI and the npm registry. Each staged droplet is then started
-the way the launcher starts it and answers HTTP on ``$PORT`` (the pre-runner check, until apps
-can be reached through Ladle's router).
+apps install real packages from PyPI and the npm registry.
+
+Pre-runner check: each staged droplet is then started the way Cloud Foundry's launcher starts it,
+in a plain subprocess (``tests/buildpacks/prerunner.py``), and must answer HTTP on ``$PORT``.
+Once Ladle runs apps behind its router, these tests should push and reach the apps there instead.
 """
 
 from __future__ import annotations
@@ -19,7 +21,7 @@ import pytest
 
 import ladle
 from tests.buildpacks.apps import EXPRESS, FLASK, GO, STATIC, binary_app, ruby_app
-from tests.buildpacks.launcher import start_like_the_launcher
+from tests.buildpacks.prerunner import start_like_the_launcher
 from tests.staging.helpers import wait_for_build
 from tests.support.archives import make_zip
 from tests.support.cf import World

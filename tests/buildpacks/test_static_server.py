@@ -19,7 +19,7 @@ import pytest
 
 from ladle.buildpacks import HERE
 from ladle.buildpacks.bpkit.static_server import md5_crypt
-from tests.buildpacks.launcher import Started, launch
+from tests.buildpacks.prerunner import Started, launch
 
 SITE: dict[str, str | bytes] = {
     "index.html": "<h1>home</h1>",
