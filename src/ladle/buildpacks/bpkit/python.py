@@ -303,7 +303,8 @@ def install(dirs: Dirs, python: Interpreter) -> None:
             raise pip_failed()
         shutil.rmtree(wheels, ignore_errors=True)
         fresh.rename(wheels)
-        if run([*pip, *install_args, "--no-index", "--find-links", str(wheels)], env=env, cwd=dirs.build) != 0:
+        offline_install = [*pip, *install_args, "--no-index", "--no-cache-dir", "--find-links", str(wheels)]
+        if run(offline_install, env=env, cwd=dirs.build) != 0:
             raise pip_failed()
         _tar("-cf", str(site), "-C", str(target), ".")
         stamp.write_text(key)
