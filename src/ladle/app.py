@@ -14,6 +14,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute
 
+from ladle.actions.system_buildpacks import install_at_startup
 from ladle.api import (
     app_env,
     apps,
@@ -71,6 +72,7 @@ def build_deps(settings: Settings) -> Deps:
         key = load_or_create_signing_key(settings.data_dir)
         issuer = TokenIssuer(key, settings.token_server_url, settings.access_token_ttl, settings.refresh_token_ttl)
         verifier = LocalVerifier(key)
+    install_at_startup(settings, services.db, services.blobstores)
     deps = Deps(services=services, urls=Urls(settings.effective_external_url), verifier=verifier, issuer=issuer)
     if services.app_runner is not None:
         deps.notify_desired_state = services.app_runner.wake

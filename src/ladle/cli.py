@@ -1,4 +1,4 @@
-"""The ``ladle`` command: ``serve``, ``router``, ``db upgrade``, ``user add``."""
+"""The ``ladle`` command: ``serve``, ``router``, ``db upgrade``, ``user add``, ``buildpacks install-defaults``."""
 
 from __future__ import annotations
 
@@ -103,6 +103,30 @@ def _user_add(args: argparse.Namespace) -> int:
     return 0
 
 
+def _install_defaults(args: argparse.Namespace) -> int:
+    from ladle.actions.system_buildpacks import install_system_buildpacks
+    from ladle.blobstore import local_blobstores
+    from ladle.bootstrap import ensure_default_stack
+    from ladle.db import migrate
+    from ladle.db.session import Database
+
+    settings = _settings(args)
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    db = Database(settings.effective_database_url)
+    try:
+        migrate.upgrade(db.engine)
+        ensure_default_stack(settings, db)
+        outcomes = install_system_buildpacks(settings, db, local_blobstores(settings.blobstore_root), restore=True)
+    finally:
+        db.dispose()
+    for outcome in outcomes:
+        state = "" if outcome.enabled is None else "enabled" if outcome.enabled else "disabled"
+        where = f"position {outcome.position}" if outcome.position is not None else ""
+        line = "  ".join(part for part in (f"{outcome.name:<22}", f"{outcome.action:<10}", where, state) if part)
+        print(line + (f" ({outcome.reason})" if outcome.reason else ""))
+    return 0
+
+
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="ladle", description="A Cloud Foundry v3-compatible platform API.")
     parser.add_argument("--version", action="version", version=f"ladle {__version__}")
@@ -142,6 +166,15 @@ def _parser() -> argparse.ArgumentParser:
         help="an extra scope, e.g. cloud_controller.admin_read_only (repeatable)",
     )
     add.set_defaults(run=_user_add)
+
+    buildpacks = sub.add_parser("buildpacks", help="Ladle's system buildpacks")
+    buildpacks_sub = buildpacks.add_subparsers(dest="buildpacks_command", required=True)
+    defaults = buildpacks_sub.add_parser(
+        "install-defaults",
+        parents=[common],
+        help="install (or restore) the system buildpacks: deleted ones come back, disabled ones are enabled",
+    )
+    defaults.set_defaults(run=_install_defaults)
     return parser
 
 

@@ -112,6 +112,9 @@ class Settings:
         "fe80::/10",
     )
     sandbox_allowed_networks: tuple[str, ...] = ()
+    # Install Ladle's system buildpacks (staticfile, ruby, nodejs, go, python, binary) as admin
+    # buildpacks on the first start; see actions/system_buildpacks.py.
+    system_buildpacks: bool = True
     # Staging log lines kept per app (older ones are pruned).
     max_log_lines_per_app: int = 10000
     # Uploaded droplets: the largest upload, and how much its files may add up to.

@@ -71,6 +71,8 @@ def run_server(kind: str, data_dir: Path, db_name: str, **overrides: Any) -> Ite
     overrides.setdefault("router_enabled", False)
     if overrides["router_enabled"]:
         overrides.setdefault("router_port", free_port())
+    # Most tests count on a server with no admin buildpacks; tests of the system buildpacks opt in.
+    overrides.setdefault("system_buildpacks", False)
     settings = Settings(
         host="127.0.0.1",
         port=port,

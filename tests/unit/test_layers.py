@@ -16,6 +16,8 @@ SOURCE = Path(ladle.__file__).parent
 # Bottom to top. A name is a folder of src/ladle, or a module directly in it.
 LAYERS: list[set[str]] = [
     {"__init__", "clock", "errors", "config", "urls", "logs", "private_data"},
+    # Scripts run inside the sandbox by the system buildpacks: they import nothing of Ladle.
+    {"buildpacks"},
     {"auth"},
     {"messages"},
     {"db"},

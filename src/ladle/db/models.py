@@ -501,3 +501,21 @@ class AuditEvent(Base):
     data: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     space_guid: Mapped[str | None] = mapped_column(String(36), index=True)
     organization_guid: Mapped[str | None] = mapped_column(String(36), index=True)
+
+
+class SystemBuildpack(Base):
+    """One of Ladle's system buildpacks that was installed once (see actions/system_buildpacks.py).
+
+    The row outlives the admin buildpack it made, so a restart does not bring back a buildpack an
+    admin deleted; ``disabled_reason`` says when Ladle itself disabled it for a missing runtime.
+    """
+
+    __tablename__ = "system_buildpacks"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    name: Mapped[str] = mapped_column(String(250), unique=True)
+    # The admin buildpack made for it (None when an admin buildpack of that name already existed).
+    buildpack_guid: Mapped[str | None] = mapped_column(String(36))
+    disabled_reason: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow, onupdate=utcnow)

@@ -192,6 +192,9 @@ class _Runner:
                 self.say("WARNING: buildpack script '/bin/detect' is not executable")
             code, stdout = self.run(script, self.ws.build_dir, capture=True)
             if code == 0:
+                # Ladle's addition to the builder's log: which buildpack took the app.
+                said = f" (detect output: {stdout.strip()})" if stdout.strip() else ""
+                self.say(f"-----> {buildpack.name} detected this app{said}")
                 return buildpack, stdout.strip()
         self.say("None of the buildpacks detected a compatible application")
         raise LifecycleFailure(DETECT_FAIL, "None of the buildpacks detected a compatible application")

@@ -250,6 +250,7 @@ def run_staging(ctx: JobContext, on_staged: OnStaged | None = None) -> bool:
         limits = Limits(memory_mb=plan.memory_mb, disk_mb=plan.disk_mb)
         with phases("buildpacks"):
             specs = _fetch_buildpacks(ctx, plan, scratch, say, config=sandbox_config, limits=limits)
+        restored_cache = _fingerprint(workspace.cache_dir)
         cancelled = _cancel_check(ctx.db, plan.build_guid)
         try:
             sandbox = Sandbox(
@@ -298,8 +299,16 @@ def run_staging(ctx: JobContext, on_staged: OnStaged | None = None) -> bool:
             raise staging_error("StagingError", "Start command not specified")
         say("Uploading droplet, build artifacts cache...")
         with phases("droplet"):
+            cache_changed = _fingerprint(workspace.cache_dir) != restored_cache
             staged = _store_droplet(
-                ctx, plan, workspace, scratch, result=result, build_log=build_log, on_staged=on_staged
+                ctx,
+                plan,
+                workspace,
+                scratch,
+                result=result,
+                build_log=build_log,
+                on_staged=on_staged,
+                cache_changed=cache_changed,
             )
     except StagingCancelled:
         say("Staging was cancelled")
@@ -426,6 +435,15 @@ def _fetch_buildpacks(
     return specs
 
 
+def _fingerprint(directory: Path) -> list[tuple[str, int, int, int]]:
+    """Every entry under ``directory`` with its size, mode and modification time."""
+    out = []
+    for path in sorted(directory.rglob("*")):
+        info = path.lstat()
+        out.append((str(path.relative_to(directory)), info.st_size, info.st_mode, info.st_mtime_ns))
+    return out
+
+
 def _store_droplet(
     ctx: JobContext,
     plan: _Plan,
@@ -435,20 +453,24 @@ def _store_droplet(
     result: StagingResult,
     build_log: BuildLog,
     on_staged: OnStaged | None,
+    cache_changed: bool = True,
 ) -> bool:
     say = build_log.write
     for empty in ("tmp", "logs"):
         (ws.droplet_root / empty).mkdir(exist_ok=True)
     tarball = scratch / "droplet.tgz"
     cache_tarball = scratch / "cache.tgz"
+    # A build cache the buildpacks left as it was restored is already stored as it is.
+    store_cache = cache_changed or not ctx.blobstores.buildpack_cache.exists(_cache_key(plan))
     try:
         digest = pack_directory(ws.droplet_root, tarball)
-        cache_digest = pack_directory(ws.cache_dir, cache_tarball)
+        cache_digest = pack_directory(ws.cache_dir, cache_tarball) if store_cache else None
     except PackFailed as exc:
         say(f"Failed to compress droplet filesystem: {exc}")
         raise staging_error("StagingError", "staging failed") from None
     ctx.blobstores.droplets.put_file(plan.droplet_guid, tarball, digest=digest, move=True)
-    ctx.blobstores.buildpack_cache.put_file(_cache_key(plan), cache_tarball, digest=cache_digest, move=True)
+    if cache_digest is not None:
+        ctx.blobstores.buildpack_cache.put_file(_cache_key(plan), cache_tarball, digest=cache_digest, move=True)
     say(f"Uploaded droplet ({_size(digest.size)})")
     say("Uploading complete")
     build_log.close()
