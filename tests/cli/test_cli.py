@@ -23,6 +23,8 @@ LADLE = str(Path(sys.executable).parent / "ladle")
 
 def env_without_ladle(**extra: str) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("LADLE_")}
+    # Each server's router on a port of its own: tests run side by side.
+    env["LADLE_ROUTER_PORT"] = str(free_port())
     env.update(extra)
     return env
 

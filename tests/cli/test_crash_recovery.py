@@ -36,6 +36,8 @@ class Server:
         self.url = f"http://127.0.0.1:{self.port}"
         env = {k: v for k, v in os.environ.items() if not k.startswith("LADLE_")}
         env.update(LADLE_ADMIN_PASSWORD="pw", LADLE_DATABASE_URL=database_url, LADLE_LOG_LEVEL="warning")
+        # Each server's router on a port of its own: tests run side by side.
+        env["LADLE_ROUTER_PORT"] = str(free_port())
         env.update({f"LADLE_{name.upper()}": value for name, value in settings.items()})
         self.log = data_dir.parent / f"server-{self.port}.log"
         with open(self.log, "wb") as log:

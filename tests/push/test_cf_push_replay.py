@@ -32,7 +32,7 @@ GO_ZERO_TIME = "-6795364578871345152"
 @pytest.fixture(scope="module")
 def cf(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[World, str]]:
     data = tmp_path_factory.mktemp("push")
-    with run_server("sqlite", data, "ladle_test_push", router_enabled=True) as server:
+    with run_server("sqlite", data, "ladle_test_push", router_enabled=True, runner="local") as server:
         world = World(server)
         buildpack = admin_buildpack(world, Path(str(data)) / "bp", BUILDPACK)["name"]
         yield world, str(buildpack)
@@ -152,6 +152,9 @@ def push(
     v3 = httpx.get(f"{base}/v3").json()["links"]
     for resource in ("apps", "packages", "builds", "droplets", "processes", "routes", "domains", "tasks"):
         assert v3[resource]["href"] == f"{base}/v3/{resource}"
+    settings = world.server.settings
+    router = f"http://{settings.router_host}:{settings.router_port}"
+    assert httpx.get(f"{base}/v3/info").json()["custom"] == {"router": router}
     if v8:
         r = api.post(f"/v3/spaces/{space['guid']}/manifest_diff", content=manifest.encode(), headers=YAML)
         assert r.status_code == 201 and isinstance(r.json()["diff"], list)

@@ -7,7 +7,7 @@ import os
 import signal
 import subprocess
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -17,8 +17,10 @@ from sqlalchemy import select
 
 from ladle.clock import new_guid
 from ladle.db.models import AuditEvent, Instance, Task
+from tests.conftest import DATABASES
 from tests.staging.helpers import admin_buildpack, ready_package, stage
 from tests.support.cf import World, unique
+from tests.support.server import run_server
 
 YAML = {"Content-Type": "application/x-yaml"}
 
@@ -54,6 +56,17 @@ def wait_until(check: Callable[[], Any], timeout: float = 60, what: str = "condi
             return value
         assert time.monotonic() < deadline, f"timed out waiting for {what}"
         time.sleep(0.1)
+
+
+@pytest.fixture(scope="module", params=DATABASES)
+def world(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
+    """A server of this module's own, with the local runner (the shared one runs no apps)."""
+    kind: str = request.param
+    worker = os.environ.get("PYTEST_XDIST_WORKER", "main")
+    with run_server(
+        kind, tmp_path_factory.mktemp(f"runner-{kind}"), f"ladle_test_runner_{worker}", runner="local"
+    ) as s:
+        yield World(s)
 
 
 @pytest.fixture(scope="module")

@@ -20,7 +20,7 @@ from tests.support.server import run_server
 @pytest.fixture(scope="module")
 def routed(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[World, str]]:
     data = tmp_path_factory.mktemp("routed")
-    with run_server("sqlite", data, "ladle_test_routed", router_enabled=True) as server:
+    with run_server("sqlite", data, "ladle_test_routed", router_enabled=True, runner="local") as server:
         world = World(server)
         buildpack = admin_buildpack(world, Path(str(data)) / "bp", BUILDPACK)["name"]
         yield world, str(buildpack)

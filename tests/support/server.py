@@ -67,6 +67,9 @@ def drop_database(kind: str, name: str) -> None:
 def run_server(kind: str, data_dir: Path, db_name: str, **overrides: Any) -> Iterator[RunningServer]:
     data_dir.mkdir(parents=True, exist_ok=True)
     port = free_port()
+    # Most tests check the API against instance rows they write themselves: no runner unless a
+    # test runs apps.
+    overrides.setdefault("runner", "none")
     # A router process per test server only where a test routes requests through it.
     overrides.setdefault("router_enabled", False)
     if overrides["router_enabled"]:

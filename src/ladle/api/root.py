@@ -62,7 +62,9 @@ def global_root(ctx: RequestContext) -> Response:
 
 
 def info(ctx: RequestContext) -> Response:
-    return cf_json(present_info(ctx.urls))
+    settings = ctx.deps.settings
+    router = f"http://{settings.router_host}:{settings.router_port}" if settings.router_enabled else None
+    return cf_json(present_info(ctx.urls, router))
 
 
 async def healthz(_request: object) -> Response:

@@ -39,13 +39,13 @@ def present_v3_root(urls: Urls, collections: Iterable[str]) -> dict[str, Any]:
     return {"links": links}
 
 
-def present_info(urls: Urls) -> dict[str, Any]:
+def present_info(urls: Urls, router_url: str | None = None) -> dict[str, Any]:
     """What this platform is, from the installed package's metadata. Ladle limits no request
-    rates, so it claims no limits."""
+    rates, so it claims no limits. ``custom.router`` says where apps' traffic goes."""
     return {
         "build": f"ladle-{__version__}",
         "cli_version": {"minimum": "", "recommended": ""},
-        "custom": {},
+        "custom": {"router": router_url} if router_url else {},
         "description": __description__,
         "name": PLATFORM_NAME,
         "version": __version__,
