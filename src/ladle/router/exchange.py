@@ -322,7 +322,7 @@ class Exchange:
         else:
             conn.transport.write(self.head_bytes + state.header_lines + b"\r\n")
         if self.client.writing_paused:
-            conn.transport.pause_reading()
+            conn.pause_reading()
 
     def dial_failed(self, state: EndpointState, error: str) -> None:
         if self.finished or self.state is not state:

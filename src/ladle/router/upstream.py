@@ -70,6 +70,8 @@ class EndpointState:
     def put_idle(self, conn: UpstreamConnection) -> None:
         if self.live and conn.open and len(self.idle) < MAX_IDLE_PER_ENDPOINT:
             conn.idle_sweeps = 0
+            # Idle, it must read: to notice the app closing it, and to hear its next answer.
+            conn.resume_reading()
             self.idle.append(conn)
         else:
             conn.close()
@@ -99,6 +101,7 @@ class UpstreamConnection(asyncio.Protocol):
         "open",
         "parser",
         "piping",
+        "reading_paused",
         "reason",
         "state",
         "transport",
@@ -121,6 +124,8 @@ class UpstreamConnection(asyncio.Protocol):
         # The request was HEAD: the response ends with its head whatever it announces.
         self.head_only = False
         self.piping = False
+        # Paused while the client cannot take more of the response.
+        self.reading_paused = False
 
     # asyncio.Protocol
 
@@ -217,6 +222,16 @@ class UpstreamConnection(asyncio.Protocol):
             self.complete = True
 
     # Helpers
+
+    def pause_reading(self) -> None:
+        if not self.reading_paused and self.open:
+            self.reading_paused = True
+            self.transport.pause_reading()
+
+    def resume_reading(self) -> None:
+        if self.reading_paused and self.open:
+            self.reading_paused = False
+            self.transport.resume_reading()
 
     def close(self) -> None:
         self.open = False
