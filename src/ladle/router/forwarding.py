@@ -15,10 +15,15 @@ from __future__ import annotations
 
 __all__ = ["RequestHead", "forwarded_for", "scan_request_headers", "upstream_head"]
 
-# Dropped on the way to the app; each has its own handling or is hop-by-hop.
-_HOST, _CL, _TE, _CONN, _UPGRADE, _XFF, _XFP, _XRS, _PIN, _REFERER, _UA, _IDEMPOTENT, _DROP, _TE_HOP, _COOKIE = range(
-    15
-)
+# The headers the router looks at; any other passes as it is.
+_HOST, _CL, _TE, _CONN, _UPGRADE, _XFF, _FIRST, _PIN, _IDEMPOTENT, _DROP, _TE_HOP, _COOKIE = range(12)
+# Headers passed on whose first value the router also keeps (as Go's Header.Get reads them).
+_FIRST_VALUE = {
+    b"x-forwarded-proto": "forwarded_proto",
+    b"x-request-start": "request_start",
+    b"referer": "referer",
+    b"user-agent": "user_agent",
+}
 _KINDS: dict[bytes, int] = {
     b"host": _HOST,
     b"content-length": _CL,
@@ -26,11 +31,8 @@ _KINDS: dict[bytes, int] = {
     b"connection": _CONN,
     b"upgrade": _UPGRADE,
     b"x-forwarded-for": _XFF,
-    b"x-forwarded-proto": _XFP,
-    b"x-request-start": _XRS,
+    **dict.fromkeys(_FIRST_VALUE, _FIRST),
     b"x-cf-app-instance": _PIN,
-    b"referer": _REFERER,
-    b"user-agent": _UA,
     b"cookie": _COOKIE,
     b"idempotency-key": _IDEMPOTENT,
     b"x-idempotency-key": _IDEMPOTENT,
@@ -84,7 +86,8 @@ def scan_request_headers(headers: list[tuple[bytes, bytes]]) -> RequestHead:
     kinds = _KINDS
     named: list[bytes] | None = None
     for name, value in headers:
-        kind = kinds.get(name.lower())
+        lname = name.lower()
+        kind = kinds.get(lname)
         if kind is None:
             lines += (name, b": ", value, b"\r\n")
         elif kind == _HOST:
@@ -112,20 +115,13 @@ def scan_request_headers(headers: list[tuple[bytes, bytes]]) -> RequestHead:
             head.upgrade = value
         elif kind == _XFF:
             head.forwarded_for += (value,)
-        elif kind == _XFP:
-            head.forwarded_proto = head.forwarded_proto or value
-            lines += (name, b": ", value, b"\r\n")
-        elif kind == _XRS:
-            head.request_start = head.request_start or value
+        elif kind == _FIRST:
+            attribute = _FIRST_VALUE[lname]
+            if not getattr(head, attribute):
+                setattr(head, attribute, value)
             lines += (name, b": ", value, b"\r\n")
         elif kind == _PIN:
             head.pin = value
-        elif kind == _REFERER:
-            head.referer = head.referer or value
-            lines += (name, b": ", value, b"\r\n")
-        elif kind == _UA:
-            head.user_agent = head.user_agent or value
-            lines += (name, b": ", value, b"\r\n")
         elif kind == _COOKIE:
             head.cookies += (value,)
             lines += (name, b": ", value, b"\r\n")
