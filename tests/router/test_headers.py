@@ -77,6 +77,16 @@ def test_client_values_kept_appended_or_replaced(router: RunningRouter, echo: Ap
     assert seen["x-cf-instanceid"] == ["instance-guid-3"]
 
 
+def test_empty_client_values(router: RunningRouter, echo: AppBackend) -> None:
+    """As gorouter: an empty X-Forwarded-Proto is replaced by http; an X-Request-Start, even
+    empty, is left alone."""
+    request = b"GET /echo HTTP/1.1\r\nHost: echo.apps.test\r\nX-Forwarded-Proto: \r\nX-Request-Start: \r\n\r\n"
+    _, body = echo_raw(router, request)
+    seen = headers_of(body)
+    assert seen["x-forwarded-proto"] == ["http"]
+    assert seen["x-request-start"] == [""]
+
+
 def test_every_request_gets_a_fresh_request_id(router: RunningRouter, echo: AppBackend) -> None:
     with httpx.Client(base_url=router.url, headers={"Host": "echo.apps.test"}) as client:
         ids = {headers_of(client.get("/echo").json())["x-vcap-request-id"][0] for _ in range(20)}

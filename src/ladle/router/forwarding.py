@@ -16,14 +16,9 @@ from __future__ import annotations
 __all__ = ["RequestHead", "forwarded_for", "scan_request_headers", "upstream_head"]
 
 # The headers the router looks at; any other passes as it is.
-_HOST, _CL, _TE, _CONN, _UPGRADE, _XFF, _FIRST, _PIN, _IDEMPOTENT, _DROP, _TE_HOP, _COOKIE = range(12)
+_HOST, _CL, _TE, _CONN, _UPGRADE, _XFF, _XFP, _XRS, _FIRST, _PIN, _IDEMPOTENT, _DROP, _TE_HOP, _COOKIE = range(14)
 # Headers passed on whose first value the router also keeps (as Go's Header.Get reads them).
-_FIRST_VALUE = {
-    b"x-forwarded-proto": "forwarded_proto",
-    b"x-request-start": "request_start",
-    b"referer": "referer",
-    b"user-agent": "user_agent",
-}
+_FIRST_VALUE = {b"referer": "referer", b"user-agent": "user_agent"}
 _KINDS: dict[bytes, int] = {
     b"host": _HOST,
     b"content-length": _CL,
@@ -31,6 +26,8 @@ _KINDS: dict[bytes, int] = {
     b"connection": _CONN,
     b"upgrade": _UPGRADE,
     b"x-forwarded-for": _XFF,
+    b"x-forwarded-proto": _XFP,
+    b"x-request-start": _XRS,
     **dict.fromkeys(_FIRST_VALUE, _FIRST),
     b"x-cf-app-instance": _PIN,
     b"cookie": _COOKIE,
@@ -65,8 +62,11 @@ class RequestHead:
     upgrade = b""
     upgrade_requested = False
     forwarded_for: tuple[bytes, ...] = ()
+    # The client's X-Forwarded-Proto lines, and the first value (kept if not empty, as gorouter).
+    forwarded_proto_lines: tuple[bytes, ...] = ()
     forwarded_proto = b""
-    request_start = b""
+    # Whether the client sent X-Request-Start at all (gorouter keeps it even empty).
+    request_start = False
     pin = b""
     referer = b""
     user_agent = b""
@@ -115,6 +115,13 @@ def scan_request_headers(headers: list[tuple[bytes, bytes]]) -> RequestHead:
             head.upgrade = value
         elif kind == _XFF:
             head.forwarded_for += (value,)
+        elif kind == _XFP:
+            if not head.forwarded_proto_lines:
+                head.forwarded_proto = value
+            head.forwarded_proto_lines += (name + b": " + value + b"\r\n",)
+        elif kind == _XRS:
+            head.request_start = True
+            lines += (name, b": ", value, b"\r\n")
         elif kind == _FIRST:
             attribute = _FIRST_VALUE[lname]
             if not getattr(head, attribute):
@@ -154,7 +161,9 @@ def upstream_head(
     out = [method, b" ", target, b" HTTP/1.1\r\n"]
     out += head.lines
     out += (b"X-Forwarded-For: ", forwarded, b"\r\n")
-    if not head.forwarded_proto:
+    if head.forwarded_proto:
+        out += head.forwarded_proto_lines
+    else:
         out.append(b"X-Forwarded-Proto: http\r\n")
     if not head.request_start:
         out += (b"X-Request-Start: ", b"%d" % now_ms, b"\r\n")
