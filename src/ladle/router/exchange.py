@@ -414,14 +414,6 @@ class Exchange:
         self.response_started = True
         self.out.append(shaped.head)
 
-    def response_body(self, data: bytes) -> None:
-        n = len(data)
-        self.bytes_sent += n
-        if self.body_mode == BODY_CHUNKED:
-            self.out += (b"%x\r\n" % n, data, b"\r\n")
-        else:
-            self.out.append(data)
-
     def flush(self) -> None:
         out = self.out
         if out:

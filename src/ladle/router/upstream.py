@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, cast
 import httptools
 
 from ladle.router.model import Endpoint
+from ladle.router.responses import BODY_CHUNKED
 
 if TYPE_CHECKING:
     from ladle.router.exchange import Exchange
@@ -70,8 +71,9 @@ class EndpointState:
     def put_idle(self, conn: UpstreamConnection) -> None:
         if self.live and conn.open and len(self.idle) < MAX_IDLE_PER_ENDPOINT:
             conn.idle_sweeps = 0
-            # Idle, it must read: to notice the app closing it, and to hear its next answer.
-            conn.resume_reading()
+            if conn.reading_paused:
+                # Idle, it must read: to notice the app closing it, and to hear its next answer.
+                conn.resume_reading()
             self.idle.append(conn)
         else:
             conn.close()
@@ -209,8 +211,13 @@ class UpstreamConnection(asyncio.Protocol):
             self.complete = True
 
     def on_body(self, body: bytes) -> None:
-        assert self.exchange is not None
-        self.exchange.response_body(body)
+        exchange = self.exchange
+        assert exchange is not None
+        exchange.bytes_sent += len(body)
+        if exchange.body_mode == BODY_CHUNKED:
+            exchange.out += (b"%x\r\n" % len(body), body, b"\r\n")
+        else:
+            exchange.out.append(body)
 
     def on_message_complete(self) -> None:
         exchange = self.exchange
