@@ -9,9 +9,10 @@ alternately, at each concurrency, and the ratios compare the two within one run.
 
 Backends (``--backend``):
 
-- ``asyncio`` (the target's): a minimal HTTP/1.1 app server as one writes it with the standard
-  library's asyncio streams: reads the head, parses the request line and headers, reads a
-  Content-Length body, answers 13 bytes, keeps the connection alive.
+- ``stdlib``: the standard library's ``http.server`` (``ThreadingHTTPServer``, HTTP/1.1
+  keep-alive, TCP_NODELAY), a handler answering 13 bytes: the simplest app server there is.
+- ``asyncio``: a minimal HTTP/1.1 app server as one writes it with asyncio streams: reads the
+  head, parses the request line and headers, reads a Content-Length body, answers 13 bytes.
 - ``httptools``: the cheapest server Python can be (uvloop, httptools, a canned answer, no
   header parsing): a stress case that shows the router's cost against almost nothing.
 
@@ -19,7 +20,7 @@ On a 2-core machine the processes share the cores: at concurrency 32 the direct 
 processes and the routed one three, so the ratio measures the router's CPU per request against
 the backend's and the client's; at concurrency 1 it measures the extra hop's latency.
 
-    python -m bench.router_bench [--backend asyncio,httptools] [--seconds 5] [--rounds 3]
+    python -m bench.router_bench [--backend stdlib,asyncio,httptools] [--seconds 5] [--rounds 3]
 """
 
 from __future__ import annotations
@@ -35,6 +36,7 @@ import tempfile
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import httptools
@@ -81,6 +83,28 @@ async def run_asyncio_backend(port: int) -> None:
     server = await asyncio.start_server(handle_asyncio, "127.0.0.1", port, backlog=1024)
     async with server:
         await server.serve_forever()
+
+
+class StdlibHandler(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+    # Head and body are written apart; with Nagle's algorithm on, the body would wait for the
+    # client's delayed ACK (40 ms), which measures the kernel, not the servers.
+    disable_nagle_algorithm = True
+
+    def do_GET(self) -> None:
+        self.send_response(200)
+        self.send_header("Content-Type", "text/plain")
+        self.send_header("Content-Length", str(len(BODY)))
+        self.end_headers()
+        self.wfile.write(BODY)
+
+    def log_message(self, format: str, *args: object) -> None:
+        pass
+
+
+def run_stdlib_backend(port: int) -> None:
+    ThreadingHTTPServer.request_queue_size = 1024
+    ThreadingHTTPServer(("127.0.0.1", port), StdlibHandler).serve_forever()
 
 
 class BackendProtocol(asyncio.Protocol):
@@ -289,7 +313,7 @@ def measure(port: int, host: str, concurrency: int, seconds: float) -> Result:
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--role", choices=["driver", "backend", "router", "client"], default="driver")
-    parser.add_argument("--backend", default="asyncio,httptools", help="asyncio, httptools, or both")
+    parser.add_argument("--backend", default="stdlib,asyncio,httptools", help="any of stdlib, asyncio, httptools")
     parser.add_argument("--port", type=int, default=0)
     parser.add_argument("--host", default=HOST)  # for --role client
     parser.add_argument("--routes", type=Path)
@@ -299,7 +323,9 @@ def main() -> int:
     parser.add_argument("--no-access-log", action="store_true", help="run the router without an access-log sink")
     args = parser.parse_args()
     if args.role == "backend":
-        if args.backend == "asyncio":
+        if args.backend == "stdlib":
+            run_stdlib_backend(args.port)
+        elif args.backend == "asyncio":
             asyncio.run(run_asyncio_backend(args.port))
         else:
             _uvloop_run(run_httptools_backend(args.port))

@@ -10,7 +10,6 @@ app runner, a router) gets its ``make_*`` function here, chosen by a setting the
 from __future__ import annotations
 
 import hashlib
-import logging
 import re
 import socket
 from dataclasses import dataclass
@@ -42,8 +41,6 @@ __all__ = [
     "node_id",
     "periodic_tasks",
 ]
-
-log = logging.getLogger("ladle")
 
 # Orphan blobs younger than this are spared: they may belong to a write whose row is not
 # committed yet (on this node or another).

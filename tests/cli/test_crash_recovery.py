@@ -47,7 +47,8 @@ class Server:
                 stdout=log,
                 stderr=subprocess.STDOUT,
             )
-        wait_until_serving(f"{self.url}/", self.proc, log=lambda: self.log.read_text()[-3000:])
+        # Generous: a start migrates a fresh database, and these tests run beside others.
+        wait_until_serving(f"{self.url}/", self.proc, timeout=60, log=lambda: self.log.read_text()[-3000:])
         token = login(self.url, "admin", "pw")["access_token"]
         self.headers = {"Authorization": "bearer " + token}
         self.api = Api(self.url, token)

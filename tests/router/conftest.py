@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
+from typing import Any, Protocol, TypeVar
 
 import pytest
 
@@ -10,22 +11,37 @@ from tests.router.backends import AppBackend
 from tests.router.harness import RunningRouter
 
 
-@pytest.fixture
-def app_backend() -> Iterator[Callable[[str], AppBackend]]:
-    started: list[AppBackend] = []
+class Stoppable(Protocol):
+    def stop(self) -> None: ...
 
-    def start(name: str = "backend") -> AppBackend:
-        backend = AppBackend(name).start()
-        started.append(backend)
-        return backend
+
+S = TypeVar("S", bound=Stoppable)
+
+
+def _stopped_afterwards(make: Callable[..., S]) -> Iterator[Callable[..., S]]:
+    started: list[S] = []
+
+    def start(*args: Any, **kwargs: Any) -> S:
+        started.append(make(*args, **kwargs))
+        return started[-1]
 
     yield start
-    for backend in started:
-        backend.stop()
+    for thing in started:
+        thing.stop()
 
 
 @pytest.fixture
-def router() -> Iterator[RunningRouter]:
-    running = RunningRouter()
-    yield running
-    running.stop()
+def app_backend() -> Iterator[Callable[..., AppBackend]]:
+    """Backends by name (``app_backend("a")``), each a uvicorn server on its own port."""
+    yield from _stopped_afterwards(lambda name="backend": AppBackend(name).start())
+
+
+@pytest.fixture
+def router_with() -> Iterator[Callable[..., RunningRouter]]:
+    """Routers with options of the test's own (timeouts, sinks, sources), stopped afterwards."""
+    yield from _stopped_afterwards(RunningRouter)
+
+
+@pytest.fixture
+def router(router_with: Callable[..., RunningRouter]) -> RunningRouter:
+    return router_with()

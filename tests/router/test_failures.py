@@ -235,9 +235,11 @@ class BlockedSink:
         self.gate.wait(30)
 
 
-def test_a_blocked_access_log_sink_never_slows_requests(app_backend: Callable[[str], AppBackend]) -> None:
+def test_a_blocked_access_log_sink_never_slows_requests(
+    router_with: Callable[..., RunningRouter], app_backend: Callable[[str], AppBackend]
+) -> None:
     sink = BlockedSink()
-    running = RunningRouter(access_log=sink, access_log_capacity=50)
+    running = router_with(access_log=sink, access_log_capacity=50)
     try:
         backend = app_backend("b")
         running.set_routes([Route("log.apps.test", "", {}, (endpoint(backend.port),))])
@@ -249,7 +251,6 @@ def test_a_blocked_access_log_sink_never_slows_requests(app_backend: Callable[[s
         assert running.call(lambda: queue.dropped) >= 100
     finally:
         sink.gate.set()
-        running.stop()
 
 
 def test_failed_pooled_connection(router: RunningRouter) -> None:
@@ -276,35 +277,35 @@ def test_failed_pooled_connection(router: RunningRouter) -> None:
         backend.stop()
 
 
-def test_idle_client_connections_time_out(app_backend: Callable[[str], AppBackend]) -> None:
-    running = RunningRouter(idle_timeout=1.0)
-    try:
-        backend = app_backend("b")
-        running.set_routes([Route("idle.apps.test", "", {}, (endpoint(backend.port),))])
-        with socket.create_connection(("127.0.0.1", running.port), timeout=10) as sock:
-            sock.sendall(b"GET /echo HTTP/1.1\r\nHost: idle.apps.test\r\n\r\n")
-            assert read_response(sock)[0] == b"HTTP/1.1 200 OK"
-            started = time.monotonic()
-            assert sock.recv(1) == b""  # the router closed it
-            assert 0.9 < time.monotonic() - started < 5
-    finally:
-        running.stop()
+def test_idle_client_connections_time_out(
+    router_with: Callable[..., RunningRouter], app_backend: Callable[[str], AppBackend]
+) -> None:
+    running = router_with(idle_timeout=1.0)
+    backend = app_backend("b")
+    running.set_routes([Route("idle.apps.test", "", {}, (endpoint(backend.port),))])
+    with socket.create_connection(("127.0.0.1", running.port), timeout=10) as sock:
+        sock.sendall(b"GET /echo HTTP/1.1\r\nHost: idle.apps.test\r\n\r\n")
+        assert read_response(sock)[0] == b"HTTP/1.1 200 OK"
+        started = time.monotonic()
+        assert sock.recv(1) == b""  # the router closed it
+        assert 0.9 < time.monotonic() - started < 5
 
 
-def test_app_that_never_answers_times_out(app_backend: Callable[[str], AppBackend]) -> None:
-    running = RunningRouter(endpoint_timeout=1.0)
-    try:
-        backend = app_backend("slow")
-        running.set_routes([Route("mute.apps.test", "", {}, (endpoint(backend.port),))])
-        response = httpx.get(running.url + "/slow", headers={"Host": "mute.apps.test"}, timeout=10)
-        assert response.status_code == 502
-        assert response.headers["x-cf-routererror"] == "endpoint_failure (context deadline exceeded)"
-    finally:
-        running.stop()
+def test_app_that_never_answers_times_out(
+    router_with: Callable[..., RunningRouter], app_backend: Callable[[str], AppBackend]
+) -> None:
+    running = router_with(endpoint_timeout=1.0)
+    backend = app_backend("slow")
+    running.set_routes([Route("mute.apps.test", "", {}, (endpoint(backend.port),))])
+    response = httpx.get(running.url + "/slow", headers={"Host": "mute.apps.test"}, timeout=10)
+    assert response.status_code == 502
+    assert response.headers["x-cf-routererror"] == "endpoint_failure (context deadline exceeded)"
 
 
-def test_stopping_lets_requests_in_flight_finish(app_backend: Callable[[str], AppBackend]) -> None:
-    running = RunningRouter()
+def test_stopping_lets_requests_in_flight_finish(
+    router_with: Callable[..., RunningRouter], app_backend: Callable[[str], AppBackend]
+) -> None:
+    running = router_with()
     backend = app_backend("slow")
     running.set_routes([Route("stop.apps.test", "", {}, (endpoint(backend.port),))])
     result: list[httpx.Response] = []
@@ -321,7 +322,6 @@ def test_stopping_lets_requests_in_flight_finish(app_backend: Callable[[str], Ap
     slow.join(10)
     assert result[0].status_code == 200
     assert result[0].headers["connection"] == "close"
-    running.stop()
 
 
 def _refused(port: int) -> bool:

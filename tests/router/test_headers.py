@@ -14,7 +14,7 @@ import pytest
 
 from ladle.router import Route
 from tests.router.backends import AppBackend, RawBackend, read_head
-from tests.router.harness import RunningRouter, endpoint, raw_exchange
+from tests.router.harness import RunningRouter, endpoint, raw_exchange, read_response
 
 APP = "11111111-2222-3333-4444-555555555555"
 
@@ -75,6 +75,16 @@ def test_client_values_kept_appended_or_replaced(router: RunningRouter, echo: Ap
     assert seen["x-cf-applicationid"] == [APP]
     assert seen["x-cf-instanceindex"] == ["3"]
     assert seen["x-cf-instanceid"] == ["instance-guid-3"]
+
+
+def test_empty_client_values(router: RunningRouter, echo: AppBackend) -> None:
+    """As gorouter: an empty X-Forwarded-Proto is replaced by http; an X-Request-Start, even
+    empty, is left alone."""
+    request = b"GET /echo HTTP/1.1\r\nHost: echo.apps.test\r\nX-Forwarded-Proto: \r\nX-Request-Start: \r\n\r\n"
+    _, body = echo_raw(router, request)
+    seen = headers_of(body)
+    assert seen["x-forwarded-proto"] == ["http"]
+    assert seen["x-request-start"] == [""]
 
 
 def test_every_request_gets_a_fresh_request_id(router: RunningRouter, echo: AppBackend) -> None:
@@ -146,3 +156,16 @@ def test_head_request(router: RunningRouter, echo: AppBackend) -> None:
         assert head.content == b""
         # The connection to the app stays usable after a body-less answer.
         assert client.get("/download?size=10").content == bytes(range(10))
+
+
+def test_connection_close_and_http10_keep_alive(router: RunningRouter, echo: AppBackend) -> None:
+    with socket.create_connection(("127.0.0.1", router.port), timeout=10) as sock:
+        sock.sendall(b"GET /echo HTTP/1.1\r\nHost: echo.apps.test\r\nConnection: close\r\n\r\n")
+        status, headers, _ = read_response(sock)
+        assert (status, headers[b"connection"]) == (b"HTTP/1.1 200 OK", b"close")
+        assert sock.recv(1) == b""
+    with socket.create_connection(("127.0.0.1", router.port), timeout=10) as sock:
+        for _ in range(2):
+            sock.sendall(b"GET /download?size=10 HTTP/1.0\r\nHost: echo.apps.test\r\nConnection: keep-alive\r\n\r\n")
+            status, headers, body = read_response(sock)
+            assert (status, headers[b"connection"], body) == (b"HTTP/1.1 200 OK", b"keep-alive", bytes(range(10)))

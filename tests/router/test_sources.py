@@ -112,21 +112,20 @@ class FlakySource:
         return self.inner.snapshot()
 
 
-def test_failing_source_keeps_the_table(app_backend: Callable[[str], AppBackend]) -> None:
+def test_failing_source_keeps_the_table(
+    router_with: Callable[..., RunningRouter], app_backend: Callable[[str], AppBackend]
+) -> None:
     backend = app_backend("kept")
     source = FlakySource([Route("kept.apps.test", "", {}, (endpoint(backend.port),))])
-    running = RunningRouter(source=source, poll_interval=0.02)
-    try:
-        source.failing = True
-        eventually(lambda: _status(running.url)["source_error"] == "database is down", what="the error")  # type: ignore[index]
-        assert httpx.get(running.url + "/echo", headers={"Host": "kept.apps.test"}).json()["name"] == "kept"
-        source.inner.replace([])
-        source.failing = False
-        wait_for_router(running.url, 2)
-        assert httpx.get(running.url + "/echo", headers={"Host": "kept.apps.test"}).status_code == 404
-        assert _status(running.url)["source_error"] is None  # type: ignore[index]
-    finally:
-        running.stop()
+    running = router_with(source=source, poll_interval=0.02)
+    source.failing = True
+    eventually(lambda: _status(running.url)["source_error"] == "database is down", what="the error")  # type: ignore[index]
+    assert httpx.get(running.url + "/echo", headers={"Host": "kept.apps.test"}).json()["name"] == "kept"
+    source.inner.replace([])
+    source.failing = False
+    wait_for_router(running.url, 2)
+    assert httpx.get(running.url + "/echo", headers={"Host": "kept.apps.test"}).status_code == 404
+    assert _status(running.url)["source_error"] is None  # type: ignore[index]
 
 
 def _status(url: str) -> dict[str, object] | None:

@@ -247,3 +247,22 @@ def test_refused_upgrade_is_answered_and_closed(router: RunningRouter) -> None:
     finally:
         backend.stop()
     assert b"\r\nConnection: Upgrade\r\nUpgrade: websocket\r\n" in heads[0]
+
+
+def test_slow_reader_then_pooled_connection_reused(router: RunningRouter, routed: AppBackend) -> None:
+    """A client slower than the app makes the router pause reading from the app; the connection
+    goes back to the pool reading again, so the next request on it gets its answer."""
+    size = 16 * MIB
+
+    def client_blocked() -> bool:
+        return bool(router.call(lambda: any(c.writing_paused for c in router.router.clients)))
+
+    for _ in range(3):
+        with socket.create_connection(("127.0.0.1", router.port), timeout=10) as sock:
+            sock.sendall(f"GET /download?size={size} HTTP/1.1\r\nHost: stream.apps.test\r\n\r\n".encode())
+            # Read nothing until the router holds more than the client takes: it stops reading
+            # from the app. Then take it all.
+            eventually(client_blocked, what="the router to hold back the app")
+            assert read_response(sock)[2] == bytes(range(256)) * (size // 256)
+        response = httpx.get(router.url + "/echo", headers={"Host": "stream.apps.test"}, timeout=5)
+        assert response.status_code == 200

@@ -65,9 +65,9 @@ def fail_uploaded(
     """An upload job failed or was abandoned: its upload goes, the row ends FAILED with ``error``,
     and a blob stored just before the worker died goes too (nothing half kept)."""
     guid = ctx.resource_guid or ""
-    discard_upload(ctx)
     with ctx.db.session() as s:
         moved = machine.move(s, guid, processing, failed, **error)
         s.commit()
     if moved:
         store.delete(guid)
+    discard_upload(ctx)

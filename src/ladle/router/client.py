@@ -107,13 +107,13 @@ class ClientConnection(asyncio.Protocol):
         self.writing_paused = True
         exchange = self.current
         if exchange is not None and exchange.upstream is not None:
-            exchange.upstream.transport.pause_reading()
+            exchange.upstream.pause_reading()
 
     def resume_writing(self) -> None:
         self.writing_paused = False
         exchange = self.current
         if exchange is not None and exchange.upstream is not None:
-            exchange.upstream.transport.resume_reading()
+            exchange.upstream.resume_reading()
 
     def data_received(self, data: bytes) -> None:
         if self.discarding:

@@ -322,7 +322,7 @@ class Exchange:
         else:
             conn.transport.write(self.head_bytes + state.header_lines + b"\r\n")
         if self.client.writing_paused:
-            conn.transport.pause_reading()
+            conn.pause_reading()
 
     def dial_failed(self, state: EndpointState, error: str) -> None:
         if self.finished or self.state is not state:
@@ -413,14 +413,6 @@ class Exchange:
             self.close_after = True
         self.response_started = True
         self.out.append(shaped.head)
-
-    def response_body(self, data: bytes) -> None:
-        n = len(data)
-        self.bytes_sent += n
-        if self.body_mode == BODY_CHUNKED:
-            self.out += (b"%x\r\n" % n, data, b"\r\n")
-        else:
-            self.out.append(data)
 
     def flush(self) -> None:
         out = self.out

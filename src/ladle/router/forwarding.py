@@ -15,10 +15,10 @@ from __future__ import annotations
 
 __all__ = ["RequestHead", "forwarded_for", "scan_request_headers", "upstream_head"]
 
-# Dropped on the way to the app; each has its own handling or is hop-by-hop.
-_HOST, _CL, _TE, _CONN, _UPGRADE, _XFF, _XFP, _XRS, _PIN, _REFERER, _UA, _IDEMPOTENT, _DROP, _TE_HOP, _COOKIE = range(
-    15
-)
+# The headers the router looks at; any other passes as it is.
+_HOST, _CL, _TE, _CONN, _UPGRADE, _XFF, _XFP, _XRS, _FIRST, _PIN, _IDEMPOTENT, _DROP, _TE_HOP, _COOKIE = range(14)
+# Headers passed on whose first value the router also keeps (as Go's Header.Get reads them).
+_FIRST_VALUE = {b"referer": "referer", b"user-agent": "user_agent"}
 _KINDS: dict[bytes, int] = {
     b"host": _HOST,
     b"content-length": _CL,
@@ -28,9 +28,8 @@ _KINDS: dict[bytes, int] = {
     b"x-forwarded-for": _XFF,
     b"x-forwarded-proto": _XFP,
     b"x-request-start": _XRS,
+    **dict.fromkeys(_FIRST_VALUE, _FIRST),
     b"x-cf-app-instance": _PIN,
-    b"referer": _REFERER,
-    b"user-agent": _UA,
     b"cookie": _COOKIE,
     b"idempotency-key": _IDEMPOTENT,
     b"x-idempotency-key": _IDEMPOTENT,
@@ -63,8 +62,11 @@ class RequestHead:
     upgrade = b""
     upgrade_requested = False
     forwarded_for: tuple[bytes, ...] = ()
+    # The client's X-Forwarded-Proto lines, and the first value (kept if not empty, as gorouter).
+    forwarded_proto_lines: tuple[bytes, ...] = ()
     forwarded_proto = b""
-    request_start = b""
+    # Whether the client sent X-Request-Start at all (gorouter keeps it even empty).
+    request_start = False
     pin = b""
     referer = b""
     user_agent = b""
@@ -84,7 +86,8 @@ def scan_request_headers(headers: list[tuple[bytes, bytes]]) -> RequestHead:
     kinds = _KINDS
     named: list[bytes] | None = None
     for name, value in headers:
-        kind = kinds.get(name.lower())
+        lname = name.lower()
+        kind = kinds.get(lname)
         if kind is None:
             lines += (name, b": ", value, b"\r\n")
         elif kind == _HOST:
@@ -113,19 +116,19 @@ def scan_request_headers(headers: list[tuple[bytes, bytes]]) -> RequestHead:
         elif kind == _XFF:
             head.forwarded_for += (value,)
         elif kind == _XFP:
-            head.forwarded_proto = head.forwarded_proto or value
-            lines += (name, b": ", value, b"\r\n")
+            if not head.forwarded_proto_lines:
+                head.forwarded_proto = value
+            head.forwarded_proto_lines += (name + b": " + value + b"\r\n",)
         elif kind == _XRS:
-            head.request_start = head.request_start or value
+            head.request_start = True
+            lines += (name, b": ", value, b"\r\n")
+        elif kind == _FIRST:
+            attribute = _FIRST_VALUE[lname]
+            if not getattr(head, attribute):
+                setattr(head, attribute, value)
             lines += (name, b": ", value, b"\r\n")
         elif kind == _PIN:
             head.pin = value
-        elif kind == _REFERER:
-            head.referer = head.referer or value
-            lines += (name, b": ", value, b"\r\n")
-        elif kind == _UA:
-            head.user_agent = head.user_agent or value
-            lines += (name, b": ", value, b"\r\n")
         elif kind == _COOKIE:
             head.cookies += (value,)
             lines += (name, b": ", value, b"\r\n")
@@ -158,7 +161,9 @@ def upstream_head(
     out = [method, b" ", target, b" HTTP/1.1\r\n"]
     out += head.lines
     out += (b"X-Forwarded-For: ", forwarded, b"\r\n")
-    if not head.forwarded_proto:
+    if head.forwarded_proto:
+        out += head.forwarded_proto_lines
+    else:
         out.append(b"X-Forwarded-Proto: http\r\n")
     if not head.request_start:
         out += (b"X-Request-Start: ", b"%d" % now_ms, b"\r\n")

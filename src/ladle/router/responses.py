@@ -91,7 +91,7 @@ def shape_response_head(
     """The app's response head for the client: hop-by-hop headers out, ``X-Vcap-Request-Id``
     and ``Date`` in if the app set none, framing the client can read, and the sticky-session
     cookie when due (``sticky`` = requested instance, answering instance, route path)."""
-    out = [b"HTTP/1.1 %d " % status, reason or _REASONS.get(status, b""), b"\r\n"]
+    out = [_status_line(status, reason)]
     length = chunked = False
     has_id = has_date = False
     named: list[bytes] | None = None
@@ -157,9 +157,21 @@ def shape_response_head(
     return ResponseHead(b"".join(out), body, keep_alive, delimited_by_close)
 
 
+_status_lines: dict[tuple[int, bytes], bytes] = {}
+
+
+def _status_line(status: int, reason: bytes) -> bytes:
+    line = _status_lines.get((status, reason))
+    if line is None:
+        line = b"HTTP/1.1 %d %s\r\n" % (status, reason or _REASONS.get(status, b""))
+        if len(_status_lines) < 1000:  # apps choose reasons; keep the cache bounded
+            _status_lines[status, reason] = line
+    return line
+
+
 def _drop_named(out: list[bytes], named: list[bytes]) -> list[bytes]:
-    kept = out[:3]
-    for i in range(3, len(out), 4):
+    kept = out[:1]
+    for i in range(1, len(out), 4):
         if out[i].lower() not in named:
             kept += out[i : i + 4]
     return kept

@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, cast
 import httptools
 
 from ladle.router.model import Endpoint
+from ladle.router.responses import BODY_CHUNKED
 
 if TYPE_CHECKING:
     from ladle.router.exchange import Exchange
@@ -70,6 +71,9 @@ class EndpointState:
     def put_idle(self, conn: UpstreamConnection) -> None:
         if self.live and conn.open and len(self.idle) < MAX_IDLE_PER_ENDPOINT:
             conn.idle_sweeps = 0
+            if conn.reading_paused:
+                # Idle, it must read: to notice the app closing it, and to hear its next answer.
+                conn.resume_reading()
             self.idle.append(conn)
         else:
             conn.close()
@@ -99,6 +103,7 @@ class UpstreamConnection(asyncio.Protocol):
         "open",
         "parser",
         "piping",
+        "reading_paused",
         "reason",
         "state",
         "transport",
@@ -121,6 +126,8 @@ class UpstreamConnection(asyncio.Protocol):
         # The request was HEAD: the response ends with its head whatever it announces.
         self.head_only = False
         self.piping = False
+        # Paused while the client cannot take more of the response.
+        self.reading_paused = False
 
     # asyncio.Protocol
 
@@ -204,8 +211,13 @@ class UpstreamConnection(asyncio.Protocol):
             self.complete = True
 
     def on_body(self, body: bytes) -> None:
-        assert self.exchange is not None
-        self.exchange.response_body(body)
+        exchange = self.exchange
+        assert exchange is not None
+        exchange.bytes_sent += len(body)
+        if exchange.body_mode == BODY_CHUNKED:
+            exchange.out += (b"%x\r\n" % len(body), body, b"\r\n")
+        else:
+            exchange.out.append(body)
 
     def on_message_complete(self) -> None:
         exchange = self.exchange
@@ -217,6 +229,16 @@ class UpstreamConnection(asyncio.Protocol):
             self.complete = True
 
     # Helpers
+
+    def pause_reading(self) -> None:
+        if not self.reading_paused and self.open:
+            self.reading_paused = True
+            self.transport.pause_reading()
+
+    def resume_reading(self) -> None:
+        if self.reading_paused and self.open:
+            self.reading_paused = False
+            self.transport.resume_reading()
 
     def close(self) -> None:
         self.open = False
