@@ -59,8 +59,12 @@ def start_command(process_command: str | None, process_type: str, droplet: Dropl
 
 def staging_info_command(droplet_root: Any) -> str | None:
     """``start_command`` from a droplet's ``staging_info.yml``, the launcher's last resort."""
+    path = droplet_root / "staging_info.yml"
+    # A droplet is user content: never follow a link it holds on the host.
+    if path.is_symlink() or not path.is_file():
+        return None
     try:
-        info = yaml.safe_load((droplet_root / "staging_info.yml").read_text())
+        info = yaml.safe_load(path.read_text())
     except (OSError, yaml.YAMLError):
         return None
     command = info.get("start_command") if isinstance(info, dict) else None

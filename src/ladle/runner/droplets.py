@@ -7,13 +7,13 @@ import logging
 import os
 import shutil
 import stat
+import tarfile
 import uuid
 from pathlib import Path
 
-from ladle.bits.extract import extract_tgz
 from ladle.blobstore import BlobNotFound, Blobstore
 
-__all__ = ["DropletCache", "DropletMissing"]
+__all__ = ["DropletCache", "DropletMissing", "extract_droplet"]
 
 log = logging.getLogger("ladle.runner")
 
@@ -51,7 +51,7 @@ class DropletCache:
                         shutil.copyfileobj(blob, out, 1024 * 1024)
                 except BlobNotFound:
                     raise DropletMissing(droplet_guid) from None
-                extract_tgz(archive, scratch)
+                extract_droplet(archive, scratch)
                 for empty in ("app", "tmp", "logs"):
                     (scratch / empty).mkdir(exist_ok=True)
                 _readable_by_all(scratch)
@@ -88,3 +88,28 @@ def _readable_by_all(root: Path) -> None:
             extra = 0o555 if stat.S_ISDIR(info.st_mode) else 0o444 | (0o111 if mode & 0o100 else 0)
             if mode | extra != mode:
                 os.chmod(path, mode | extra)
+
+
+def extract_droplet(archive: Path, dest: Path) -> None:
+    """Unpack a droplet as an instance will see it.
+
+    A droplet may hold symbolic links to absolute paths (``deps/0/bin/python`` to the stack's
+    ``/usr/bin/python3``): they are kept, since they are only ever followed inside the jail.
+    Everything else follows the ``data`` rules (no absolute or escaping names, no devices, hard
+    links inside), and no member may be written through a link the archive made, so a hostile
+    droplet cannot reach outside ``dest``.
+    """
+    dest.mkdir(parents=True, exist_ok=True)
+    links: list[str] = []
+
+    def keep_links(member: tarfile.TarInfo, path: str) -> tarfile.TarInfo | None:
+        name = member.name.removeprefix("./")
+        if any(name == link or name.startswith(link + "/") for link in links):
+            raise tarfile.OutsideDestinationError(member, os.path.join(path, name))
+        if member.issym():
+            links.append(name)
+            return tarfile.tar_filter(member, path)
+        return tarfile.data_filter(member, path)
+
+    with tarfile.open(archive, "r:gz") as tar:
+        tar.extractall(dest, filter=keep_links)

@@ -28,7 +28,7 @@ from typing import IO
 
 from ladle.runner.droplets import DropletCache, DropletMissing
 from ladle.runner.environment import HOME, InstanceAddress
-from ladle.runner.launcher import HEALTH_CHECK, launcher_argv
+from ladle.runner.launcher import HEALTH_CHECK, launcher_argv, output_pipes
 from ladle.runner.logs import AppLogSink, LogSource
 from ladle.sandbox import Jail, JailError, Limits, Mount, Network, SandboxConfig
 
@@ -195,10 +195,16 @@ class Instance:
         self.on_starting(self, address)
         env = plan.environment(address)
         oom_before = jail.cgroups.oom_kills()
-        self._app = app = jail.spawn(launcher_argv(plan.command), env=env, cwd=root / "app")
+        pipes = output_pipes(jail)
+        try:
+            self._app = app = jail.spawn(
+                launcher_argv(plan.command), env=env, cwd=root / "app", stdout=pipes.out_write, stderr=pipes.err_write
+            )
+        finally:
+            pipes.close_write_ends()
         pumps = [
-            threading.Thread(target=self._pump, args=(app.stdout, "OUT"), daemon=True),
-            threading.Thread(target=self._pump, args=(app.stderr, "ERR"), daemon=True),
+            threading.Thread(target=self._pump, args=(pipes.out, "OUT"), daemon=True),
+            threading.Thread(target=self._pump, args=(pipes.err, "ERR"), daemon=True),
         ]
         for pump in pumps:
             pump.start()
@@ -208,6 +214,8 @@ class Instance:
             self._terminate(jail, app)
             for pump in pumps:
                 pump.join(timeout=5)
+            pipes.out.close()
+            pipes.err.close()
         if outcome.exit_status is not None and jail.cgroups.oom_kills() > oom_before:
             return Exit(True, f"{outcome.reason} (out of memory)", outcome.exit_status)
         return outcome

@@ -6,7 +6,13 @@ Both are plain bash (every droplet has bash: the launcher contract needs it), ha
 
 from __future__ import annotations
 
-__all__ = ["HEALTH_CHECK", "LAUNCHER", "launcher_argv"]
+import os
+from dataclasses import dataclass
+from typing import IO
+
+from ladle.sandbox import Jail
+
+__all__ = ["HEALTH_CHECK", "LAUNCHER", "OutputPipes", "launcher_argv", "output_pipes"]
 
 # The buildpack launcher's contract: from the app directory, source the buildpacks' profile.d
 # scripts, then the app's .profile.d scripts and .profile, and exec the start command through a
@@ -61,3 +67,28 @@ done
 
 def launcher_argv(command: str) -> list[str]:
     return ["/bin/bash", "-c", LAUNCHER, "launcher", command]
+
+
+@dataclass
+class OutputPipes:
+    """The pipes a process's stdout and stderr go to: write ends for it, read ends for Ladle."""
+
+    out_write: int
+    err_write: int
+    out: IO[bytes]
+    err: IO[bytes]
+
+    def close_write_ends(self) -> None:
+        for fd in (self.out_write, self.err_write):
+            os.close(fd)
+
+
+def output_pipes(jail: Jail) -> OutputPipes:
+    """Pipes owned by the sandbox's user: programs that reopen ``/dev/stdout`` (nginx's logs, for
+    one) may then open them, as they could in a Cloud Foundry container."""
+    out_r, out_w = os.pipe()
+    err_r, err_w = os.pipe()
+    if jail.identity.privileged:
+        for fd in (out_r, err_r):
+            os.fchown(fd, jail.identity.uid, jail.identity.gid)
+    return OutputPipes(out_w, err_w, os.fdopen(out_r, "rb"), os.fdopen(err_r, "rb"))

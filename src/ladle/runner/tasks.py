@@ -16,7 +16,7 @@ from pathlib import Path
 
 from ladle.runner.droplets import DropletCache, DropletMissing
 from ladle.runner.environment import HOME, InstanceAddress
-from ladle.runner.launcher import launcher_argv
+from ladle.runner.launcher import launcher_argv, output_pipes
 from ladle.runner.logs import AppLogSink, LogSource
 from ladle.sandbox import Jail, JailError, Limits, Mount, SandboxConfig
 
@@ -111,16 +111,24 @@ class TaskRun:
         )
         jail.hand_over(home / "tmp", home / "logs")
         env = plan.environment(InstanceAddress("127.0.0.1", None, "127.0.0.1", None))
-        process = jail.spawn(launcher_argv(plan.command), env=env, cwd=root / "app")
+        pipes = output_pipes(jail)
+        try:
+            process = jail.spawn(
+                launcher_argv(plan.command), env=env, cwd=root / "app", stdout=pipes.out_write, stderr=pipes.err_write
+            )
+        finally:
+            pipes.close_write_ends()
         readers = [
-            threading.Thread(target=self._pump, args=(process.stdout, source, "OUT"), daemon=True),
-            threading.Thread(target=self._pump, args=(process.stderr, source, "ERR"), daemon=True),
+            threading.Thread(target=self._pump, args=(pipes.out, source, "OUT"), daemon=True),
+            threading.Thread(target=self._pump, args=(pipes.err, source, "ERR"), daemon=True),
         ]
         for reader in readers:
             reader.start()
         code = process.wait()
         for reader in readers:
             reader.join(timeout=5)
+        pipes.out.close()
+        pipes.err.close()
         if self._cancel.is_set():
             return CANCELLED
         if code == 0:
