@@ -47,8 +47,12 @@ class Server:
                 stdout=log,
                 stderr=subprocess.STDOUT,
             )
-        # Generous: a start migrates a fresh database, and these tests run beside others.
-        wait_until_serving(f"{self.url}/", self.proc, timeout=60, log=lambda: self.log.read_text()[-3000:])
+        try:
+            # Generous: a start migrates a fresh database, and these tests run beside others.
+            wait_until_serving(f"{self.url}/", self.proc, timeout=60, log=lambda: self.log.read_text()[-3000:])
+        except BaseException:
+            self.kill()  # a server that never answered must not outlive the test
+            raise
         token = login(self.url, "admin", "pw")["access_token"]
         self.headers = {"Authorization": "bearer " + token}
         self.api = Api(self.url, token)
