@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import select
 from starlette.responses import Response
 from starlette.routing import BaseRoute
 
@@ -14,13 +13,12 @@ from ladle.actions.manifest_diff import diff_manifest
 from ladle.api.guards import readable_app, require, require_active_space
 from ladle.api.responses import accepted_job
 from ladle.api.routing import RequestContext, cf_json, get, post
+from ladle.db.app_manifest import app_in_space, manifest_parts
 from ladle.db.lookup import by_guid, space_ref
-from ladle.db.metadata import load_metadata
-from ladle.db.models import App, Domain, Organization, Package, Process, Route, RouteDestination, Space
+from ladle.db.models import App, Organization, Space
 from ladle.errors import CFError
 from ladle.messages.manifest import parse_manifest
 from ladle.presenters.app_manifest import app_manifest_entry, manifest_yaml
-from ladle.presenters.route import route_url
 
 __all__ = ["routes"]
 
@@ -47,23 +45,7 @@ def apply_manifest(ctx: RequestContext) -> Response:
 
 
 def _entry(ctx: RequestContext, app: App) -> dict[str, Any]:
-    processes = list(ctx.db.scalars(select(Process).where(Process.app_guid == app.guid)))
-    rows = ctx.db.execute(
-        select(Route, Domain, RouteDestination.protocol)
-        .join(RouteDestination, RouteDestination.route_guid == Route.guid)
-        .join(Domain, Domain.guid == Route.domain_guid)
-        .where(RouteDestination.app_guid == app.guid)
-    ).all()
-    urls = sorted({(route_url(route, domain), protocol or "http1") for route, domain, protocol in rows})
-    image = username = None
-    if app.lifecycle_type == "docker":
-        package = ctx.db.scalars(
-            select(Package).where(Package.app_guid == app.guid, Package.type == "docker").order_by(Package.id.desc())
-        ).first()
-        if package is not None:
-            image, username = package.docker_image, package.docker_username
-    metadata = load_metadata(ctx.db, "app", [app.guid])[app.guid]
-    return app_manifest_entry(app, processes, urls, metadata, docker_image=image, docker_username=username)
+    return app_manifest_entry(app, manifest_parts(ctx.db, app))
 
 
 def manifest_diff(ctx: RequestContext) -> Response:
@@ -71,7 +53,7 @@ def manifest_diff(ctx: RequestContext) -> Response:
     manifests = parse_manifest(ctx.body)
     current = []
     for manifest in manifests:
-        app = ctx.db.scalars(select(App).where(App.space_guid == space.guid, App.name == manifest.name)).first()
+        app = app_in_space(ctx.db, space.guid, manifest.name)
         current.append(_entry(ctx, app) if app is not None else None)
     wanted = [dict(m.raw) for m in manifests]
     return cf_json({"diff": diff_manifest(current, wanted)}, status=201)

@@ -9,8 +9,9 @@ from typing import Any
 
 import yaml
 
-from ladle.db.metadata import Metadata
+from ladle.db.app_manifest import ManifestParts
 from ladle.db.models import App, Process
+from ladle.presenters.route import route_url
 
 __all__ = ["app_manifest_entry", "manifest_yaml"]
 
@@ -52,16 +53,11 @@ def _process_entry(process: Process) -> dict[str, Any]:
     return entry
 
 
-def app_manifest_entry(
-    app: App,
-    processes: list[Process],
-    route_urls: list[tuple[str, str]],
-    metadata: Metadata,
-    *,
-    docker_image: str | None = None,
-    docker_username: str | None = None,
-) -> dict[str, Any]:
-    """One ``applications`` entry; ``route_urls`` are (url, protocol) pairs."""
+def app_manifest_entry(app: App, parts: ManifestParts) -> dict[str, Any]:
+    """One ``applications`` entry."""
+    processes, metadata = parts.processes, parts.metadata
+    docker_image, docker_username = parts.docker_image, parts.docker_username
+    route_urls = sorted({(route_url(route, domain), protocol or "http1") for route, domain, protocol in parts.routes})
     entry: dict[str, Any] = {"name": app.name}
     if app.environment_variables:
         entry["env"] = dict(app.environment_variables)
