@@ -163,11 +163,13 @@ def free_port() -> int:
 
 
 class Server:
-    def __init__(self, data_dir: Path) -> None:
+    def __init__(self, data_dir: Path, **settings: str) -> None:
         port = free_port()
         self.url = f"http://127.0.0.1:{port}"
         env = {k: v for k, v in os.environ.items() if not k.startswith("LADLE_")}
-        env.update(LADLE_ADMIN_PASSWORD="bench", LADLE_LOG_LEVEL="warning")
+        # A router on a port of its own (a benchmark may run beside another Ladle).
+        env.update(LADLE_ADMIN_PASSWORD="bench", LADLE_LOG_LEVEL="warning", LADLE_ROUTER_PORT=str(free_port()))
+        env.update({f"LADLE_{name.upper()}": value for name, value in settings.items()})
         self.proc = subprocess.Popen(
             [sys.executable, "-m", "ladle", "serve", "--port", str(port), "--data-dir", str(data_dir)],
             env=env,

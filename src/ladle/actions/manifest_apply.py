@@ -20,7 +20,7 @@ from sqlalchemy.orm import Session
 
 from ladle.actions.app_create import check_lifecycle_flags, unique_name_error
 from ladle.actions.audit import PRIVATE_DATA_HIDDEN, Actor, Target, record_event
-from ladle.actions.jobs import add_job
+from ladle.actions.jobs import add_job, start_job
 from ladle.actions.metadata_update import apply_metadata
 from ladle.actions.processes import new_process
 from ladle.actions.routes import add_destinations, create_route
@@ -31,7 +31,7 @@ from ladle.db.lifecycle import stack_exists
 from ladle.db.models import App, Domain, Job, Organization, Process, Route, RouteDestination, Space
 from ladle.db.routes import default_domain, domain_named, route_with_identity
 from ladle.errors import CFError
-from ladle.jobs.executor import JobContext
+from ladle.jobs.executor import Executor, JobContext
 from ladle.messages.manifest import AppManifest, ProcessManifest, RouteManifest, parse_manifest
 from ladle.messages.route import DestinationSpec, RouteChange
 
@@ -70,9 +70,16 @@ def _hidden_env(raw: dict[str, Any]) -> dict[str, Any]:
 
 
 def prepare_apply(
-    session: Session, settings: Settings, space: Space, org: Organization, *, body: bytes, identity: Identity
+    session: Session,
+    settings: Settings,
+    space: Space,
+    org: Organization,
+    *,
+    body: bytes,
+    identity: Identity,
+    executor: Executor,
 ) -> Job:
-    """Validate, create missing apps, record the events and add the job (committed by the caller)."""
+    """Validate, create missing apps, record the events, commit, and start the job."""
     manifests = parse_manifest(body)
     actor = Actor(identity.user_guid, "user", identity.email or "")
     problems: list[str] = []
@@ -91,7 +98,7 @@ def prepare_apply(
         record_event(
             session, "audit.app.apply_manifest", actor, _target(app, org), {"request": {"manifest": manifest_yaml}}
         )
-    return add_job(
+    job = add_job(
         session,
         "space.apply_manifest",
         resource_type="space",
@@ -99,6 +106,7 @@ def prepare_apply(
         user_guid=identity.user_guid,
         payload={"manifest": body.decode("utf-8"), "actor": [actor.guid, actor.type, actor.name]},
     )
+    return start_job(session, executor, job)
 
 
 def _target(app: App, org: Organization) -> Target:

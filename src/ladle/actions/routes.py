@@ -13,12 +13,13 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from ladle.actions.audit import Actor, Target, record_event
+from ladle.actions.jobs import add_job, start_job
 from ladle.actions.metadata_update import apply_metadata, delete_metadata
 from ladle.clock import utcnow
 from ladle.config import Settings
-from ladle.db.models import App, Domain, Organization, Route, RouteDestination, Space
+from ladle.db.models import App, Domain, Job, Organization, Route, RouteDestination, Space
 from ladle.errors import CFError
-from ladle.jobs.executor import JobContext
+from ladle.jobs.executor import Executor, JobContext
 from ladle.messages.route import DestinationSpec, RouteChange
 
 __all__ = [
@@ -29,6 +30,8 @@ __all__ = [
     "delete_unmapped_routes",
     "remove_destination",
     "replace_destinations",
+    "request_route_delete",
+    "request_unmapped_routes_delete",
     "route_taken_message",
     "run_route_delete",
     "run_unmapped_routes_delete",
@@ -268,3 +271,17 @@ def run_unmapped_routes_delete(ctx: JobContext) -> None:
     with ctx.db.session() as s:
         delete_unmapped_routes(s, ctx.resource_guid or "")
         s.commit()
+
+
+def request_route_delete(session: Session, executor: Executor, route: Route, user_guid: str) -> Job:
+    """Start the job that deletes a route (Cloud Controller answers 202 and a job)."""
+    job = add_job(session, "route.delete", resource_type="route", resource_guid=route.guid, user_guid=user_guid)
+    return start_job(session, executor, job)
+
+
+def request_unmapped_routes_delete(session: Session, executor: Executor, space: Space, user_guid: str) -> Job:
+    """Start the job that deletes every route of ``space`` no app is mapped to."""
+    job = add_job(
+        session, "space.delete_unmapped_routes", resource_type="space", resource_guid=space.guid, user_guid=user_guid
+    )
+    return start_job(session, executor, job)

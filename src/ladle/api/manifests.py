@@ -7,7 +7,6 @@ from typing import Any
 from starlette.responses import Response
 from starlette.routing import BaseRoute
 
-from ladle.actions.jobs import start_job
 from ladle.actions.manifest_apply import prepare_apply
 from ladle.actions.manifest_diff import diff_manifest
 from ladle.api.guards import readable_app, require, require_active_space
@@ -40,8 +39,10 @@ def _writable_space(ctx: RequestContext) -> tuple[Space, Organization]:
 
 def apply_manifest(ctx: RequestContext) -> Response:
     space, org = _writable_space(ctx)
-    job = prepare_apply(ctx.db, ctx.deps.settings, space, org, body=ctx.body, identity=ctx.user)
-    return accepted_job(ctx, start_job(ctx.db, ctx.deps.executor, job))
+    job = prepare_apply(
+        ctx.db, ctx.deps.settings, space, org, body=ctx.body, identity=ctx.user, executor=ctx.deps.executor
+    )
+    return accepted_job(ctx, job)
 
 
 def _entry(ctx: RequestContext, app: App) -> dict[str, Any]:

@@ -8,12 +8,13 @@ from starlette.responses import Response
 from starlette.routing import BaseRoute
 
 from ladle.actions.audit import actor_of
-from ladle.actions.jobs import add_job, start_job
 from ladle.actions.routes import (
     add_destinations,
     create_route,
     remove_destination,
     replace_destinations,
+    request_route_delete,
+    request_unmapped_routes_delete,
     update_route,
 )
 from ladle.api.guards import readable_app, require, require_active_space
@@ -150,8 +151,7 @@ def update(ctx: RequestContext) -> Response:
 
 def delete_one(ctx: RequestContext) -> Response:
     route, _ = _writable_route(ctx)
-    job = add_job(ctx.db, "route.delete", resource_type="route", resource_guid=route.guid, user_guid=ctx.user.user_guid)
-    return accepted_job(ctx, start_job(ctx.db, ctx.deps.executor, job))
+    return accepted_job(ctx, request_route_delete(ctx.db, ctx.deps.executor, route, ctx.user.user_guid))
 
 
 def _destinations(ctx: RequestContext, route: Route) -> Response:
@@ -201,14 +201,7 @@ def delete_space_routes(ctx: RequestContext) -> Response:
         )
     require(ctx.perms.can_write_to_space(ref))
     require_active_space(ctx, ref)
-    job = add_job(
-        ctx.db,
-        "space.delete_unmapped_routes",
-        resource_type="space",
-        resource_guid=space.guid,
-        user_guid=ctx.user.user_guid,
-    )
-    return accepted_job(ctx, start_job(ctx.db, ctx.deps.executor, job))
+    return accepted_job(ctx, request_unmapped_routes_delete(ctx.db, ctx.deps.executor, space, ctx.user.user_guid))
 
 
 def routes() -> list[BaseRoute]:
