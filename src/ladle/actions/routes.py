@@ -148,6 +148,20 @@ def _map_event(
     record_event(session, kind, actor, Target(app.guid, "app", app.name, app.space_guid, org), data)
 
 
+def _new_destination(session: Session, route: Route, spec: DestinationSpec) -> RouteDestination:
+    destination = RouteDestination(
+        route_guid=route.guid,
+        app_guid=spec.app_guid,
+        process_type=spec.process_type,
+        port=spec.port,
+        protocol=spec.protocol,
+        weight=spec.weight,
+    )
+    session.add(destination)
+    session.flush()
+    return destination
+
+
 def _same_target(a: RouteDestination, spec: DestinationSpec) -> bool:
     return a.app_guid == spec.app_guid and a.process_type == spec.process_type and a.port == spec.port
 
@@ -167,16 +181,7 @@ def add_destinations(
     for spec in specs:
         if any(_same_target(d, spec) for d in existing):
             continue
-        destination = RouteDestination(
-            route_guid=route.guid,
-            app_guid=spec.app_guid,
-            process_type=spec.process_type,
-            port=spec.port,
-            protocol=spec.protocol,
-            weight=spec.weight,
-        )
-        session.add(destination)
-        session.flush()
+        destination = _new_destination(session, route, spec)
         existing.append(destination)
         _map_event(
             session,
@@ -211,16 +216,7 @@ def replace_destinations(
         if kept is not None:
             kept.weight, kept.protocol = spec.weight, spec.protocol
             continue
-        destination = RouteDestination(
-            route_guid=route.guid,
-            app_guid=spec.app_guid,
-            process_type=spec.process_type,
-            port=spec.port,
-            protocol=spec.protocol,
-            weight=spec.weight,
-        )
-        session.add(destination)
-        session.flush()
+        destination = _new_destination(session, route, spec)
         _map_event(
             session,
             "audit.app.map-route",

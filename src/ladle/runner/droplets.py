@@ -12,8 +12,9 @@ import uuid
 from pathlib import Path
 
 from ladle.blobstore import BlobNotFound, Blobstore
+from ladle.sandbox import Mount
 
-__all__ = ["DropletCache", "DropletMissing", "extract_droplet"]
+__all__ = ["DropletCache", "DropletMissing", "droplet_mounts", "extract_droplet"]
 
 log = logging.getLogger("ladle.runner")
 
@@ -113,3 +114,13 @@ def extract_droplet(archive: Path, dest: Path) -> None:
 
     with tarfile.open(archive, "r:gz") as tar:
         tar.extractall(dest, filter=keep_links)
+
+
+def droplet_mounts(root: Path, state_dir: Path, home_inside: str = "/home/vcap") -> list[Mount]:
+    """How an instance or a task sees its droplet: ``app``, ``deps`` and ``profile.d`` read-only
+    under ``/home/vcap``; it writes only to ``tmp`` and ``logs`` of its own (made here, in
+    ``state_dir/home``, which the jail shows as ``/home/vcap``)."""
+    for writable in ("tmp", "logs"):
+        (state_dir / "home" / writable).mkdir(parents=True, exist_ok=True)
+    parts = ["app", *(p for p in ("deps", "profile.d") if (root / p).is_dir())]
+    return [Mount(root / part, f"{home_inside}/{part}", writable=False) for part in parts]

@@ -26,11 +26,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import IO
 
-from ladle.runner.droplets import DropletCache, DropletMissing
+from ladle.runner.droplets import DropletCache, DropletMissing, droplet_mounts
 from ladle.runner.environment import HOME, InstanceAddress
 from ladle.runner.launcher import HEALTH_CHECK, launcher_argv, output_pipes
-from ladle.runner.logs import AppLogSink, LogSource
-from ladle.sandbox import Jail, JailError, Limits, Mount, Network, SandboxConfig
+from ladle.runner.logs import AppLogSink, LogSource, pump
+from ladle.sandbox import Jail, JailError, Limits, Network, SandboxConfig
 
 __all__ = ["APP_PORT", "Exit", "HealthCheck", "Instance", "InstancePlan", "Usage"]
 
@@ -166,17 +166,7 @@ class Instance:
         self._cell(f"Cell {os.uname().nodename} creating container for instance {guid}")
         root = self.droplets.get(plan.droplet_guid)
         home = self.state_dir / "home"
-        for writable in ("tmp", "logs"):
-            (home / writable).mkdir(parents=True, exist_ok=True)
-        mounts = [
-            # The droplet is read-only; the instance writes to its own tmp and logs.
-            Mount(root / "app", f"{HOME}/app", writable=False),
-            *(
-                Mount(root / part, f"{HOME}/{part}", writable=False)
-                for part in ("deps", "profile.d")
-                if (root / part).is_dir()
-            ),
-        ]
+        mounts = droplet_mounts(root, self.state_dir, HOME)
         if self._stop.is_set():
             return Exit(False)
         self._jail = jail = Jail(
@@ -203,17 +193,17 @@ class Instance:
         finally:
             pipes.close_write_ends()
         pumps = [
-            threading.Thread(target=self._pump, args=(pipes.out, "OUT"), daemon=True),
-            threading.Thread(target=self._pump, args=(pipes.err, "ERR"), daemon=True),
+            threading.Thread(target=pump, args=(pipes.out, self.sink, plan.log_source, "OUT"), daemon=True),
+            threading.Thread(target=pump, args=(pipes.err, self.sink, plan.log_source, "ERR"), daemon=True),
         ]
-        for pump in pumps:
-            pump.start()
+        for reader in pumps:
+            reader.start()
         try:
             outcome = self._watch(jail, app, address, root / "app")
         finally:
             self._terminate(jail, app)
-            for pump in pumps:
-                pump.join(timeout=5)
+            for reader in pumps:
+                reader.join(timeout=5)
             pipes.out.close()
             pipes.err.close()
         if outcome.exit_status is not None and jail.cgroups.oom_kills() > oom_before:
@@ -233,14 +223,6 @@ class Instance:
             "the instance has no network to be reached on: install slirp4netns and nftables "
             "(or set LADLE_SANDBOX_NETWORK=host to run without network isolation)"
         )
-
-    def _pump(self, stream: IO[bytes] | None, kind: str) -> None:
-        if stream is None:
-            return
-        source = self.plan.log_source
-        # Read whatever comes as fast as it comes: a pipe that fills up would block the app.
-        for raw in iter(lambda: stream.readline(64 * 1024), b""):
-            self.sink.write(source, raw.decode("utf-8", "replace").rstrip("\n"), kind)
 
     def _health_checker(self, jail: Jail, address: InstanceAddress, cwd: Path) -> subprocess.Popen[bytes]:
         health = self.plan.health

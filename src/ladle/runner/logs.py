@@ -12,13 +12,14 @@ import threading
 import time
 from collections import deque
 from dataclasses import dataclass
+from typing import IO
 
 from sqlalchemy import insert
 
 from ladle.db.models import LogLine
 from ladle.db.session import Database
 
-__all__ = ["AppLogSink", "LogSource"]
+__all__ = ["AppLogSink", "LogSource", "pump"]
 
 log = logging.getLogger("ladle.runner")
 
@@ -97,3 +98,10 @@ class AppLogSink:
         self._stop.set()
         self._thread.join(timeout=10)
         self.flush()
+
+
+def pump(stream: IO[bytes], sink: AppLogSink, source: LogSource, kind: str) -> None:
+    """Copy a process's output into the sink, line by line, until it closes. Whatever comes is read
+    as fast as it comes: a pipe that fills up would block the process writing to it."""
+    for raw in iter(lambda: stream.readline(64 * 1024), b""):
+        sink.write(source, raw.decode("utf-8", "replace").rstrip("\n"), kind)

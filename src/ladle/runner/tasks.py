@@ -14,11 +14,11 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from ladle.runner.droplets import DropletCache, DropletMissing
+from ladle.runner.droplets import DropletCache, DropletMissing, droplet_mounts
 from ladle.runner.environment import HOME, InstanceAddress
 from ladle.runner.launcher import launcher_argv, output_pipes
-from ladle.runner.logs import AppLogSink, LogSource
-from ladle.sandbox import Jail, JailError, Limits, Mount, SandboxConfig
+from ladle.runner.logs import AppLogSink, LogSource, pump
+from ladle.sandbox import Jail, JailError, Limits, SandboxConfig
 
 __all__ = ["TaskPlan", "TaskRun"]
 
@@ -94,12 +94,7 @@ class TaskRun:
         plan = self.plan
         root = self.droplets.get(plan.droplet_guid)
         home = self.state_dir / "home"
-        for writable in ("tmp", "logs"):
-            (home / writable).mkdir(parents=True, exist_ok=True)
-        mounts = [
-            Mount(root / "app", f"{HOME}/app", writable=False),
-            *(Mount(root / p, f"{HOME}/{p}", writable=False) for p in ("deps", "profile.d") if (root / p).is_dir()),
-        ]
+        mounts = droplet_mounts(root, self.state_dir, HOME)
         if self._cancel.is_set():
             return CANCELLED
         self._jail = jail = Jail(
@@ -119,8 +114,8 @@ class TaskRun:
         finally:
             pipes.close_write_ends()
         readers = [
-            threading.Thread(target=self._pump, args=(pipes.out, source, "OUT"), daemon=True),
-            threading.Thread(target=self._pump, args=(pipes.err, source, "ERR"), daemon=True),
+            threading.Thread(target=pump, args=(pipes.out, self.sink, source, "OUT"), daemon=True),
+            threading.Thread(target=pump, args=(pipes.err, self.sink, source, "ERR"), daemon=True),
         ]
         for reader in readers:
             reader.start()
@@ -135,10 +130,3 @@ class TaskRun:
             return None
         status = code if code >= 0 else 128 - code
         return f"APP/TASK/{plan.name}: Exited with status {status}"
-
-    def _pump(self, stream: object, source: LogSource, kind: str) -> None:
-        readline = getattr(stream, "readline", None)
-        if readline is None:
-            return
-        for raw in iter(lambda: readline(64 * 1024), b""):
-            self.sink.write(source, raw.decode("utf-8", "replace").rstrip("\n"), kind)
