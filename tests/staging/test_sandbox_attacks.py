@@ -12,6 +12,7 @@ The data directory is outside ``/tmp`` (``/var/lib/ladle-test-*``), where a real
 
 from __future__ import annotations
 
+import base64
 import http.server
 import io
 import os
@@ -419,3 +420,84 @@ def test_links_left_by_a_buildpack_do_not_lead_the_server_astray(attacked: World
     droplet = world.admin.get(f"/v3/droplets/{build['droplet']['guid']}").json()
     assert droplet["process_types"] == {"web": "./run"}
     assert not written.exists()
+
+
+@pytest.fixture(scope="module")
+def attacked_running(outside_tmp: Path) -> Iterator[World]:
+    """A server that runs apps (the same sandbox, all day), its data directory outside ``/tmp``."""
+    with run_server("sqlite", outside_tmp / "data-running", "unused", runner="local") as running:
+        yield World(running)
+
+
+def _app_log(world: World, app_guid: str, source_type: str) -> str:
+    body = world.admin.get(
+        f"/api/v1/read/{app_guid}", params={"envelope_types": "LOG", "limit": 1000, "start_time": 0}
+    ).json()
+    return "\n".join(
+        base64.b64decode(e["log"]["payload"]).decode()
+        for e in body["envelopes"]["batch"]
+        if e["tags"]["source_type"] == source_type
+    )
+
+
+def test_app_instances_and_tasks_read_and_reach_nothing_of_the_host(attacked_running: World, outside_tmp: Path) -> None:
+    """The same attacks as the staging buildpack's, from a running app instance and from a task."""
+    world = attacked_running
+    settings = world.server.settings
+    root_only = outside_tmp / "root-only-running"
+    root_only.write_text(f"SECRET-root-only-{uuid.uuid4().hex}\n")
+    root_only.chmod(0o600)
+    reads: dict[str, Path | str] = {
+        "root_only": root_only,
+        "shadow": "/etc/shadow",
+        "signing_key": settings.data_dir / "token-signing-key.pem",
+        "database": settings.data_dir / "ladle.db",
+        "var_lib": "/var/lib/dpkg/status",
+    }
+    lists: dict[str, Path | str] = {"data_dir": settings.data_dir, "root_home": "/root", "var_lib_dir": "/var/lib"}
+    connects = {
+        "postgres": ("127.0.0.1", 5432),
+        "redis": ("127.0.0.1", 6379),
+        "ladle_api": ("127.0.0.1", settings.port),
+        "slirp_gateway": ("10.0.2.2", settings.port),
+    }
+    script = attack_script(reads, connects, download=True, lists=lists)
+    bp = admin_buildpack(
+        world,
+        outside_tmp / "bps-running",
+        {"compile": "true", "release": 'printf "default_process_types:\\n  web: bash attack.sh; sleep 600\\n"\n'},
+    )
+    org = world.org()
+    space = world.space(org)
+    developer = world.as_role("space_developer", org, space)
+    app = world.app(space, lifecycle={"type": "buildpack", "data": {"buildpacks": [bp["name"]]}})
+    package = ready_package(world, app, {"attack.sh": script}, api=developer)
+    build = stage(world, package, api=developer)
+    assert build["state"] == "STAGED", build
+    droplet = {"data": {"guid": build["droplet"]["guid"]}}
+    assert developer.patch(f"/v3/apps/{app['guid']}/relationships/current_droplet", json=droplet).status_code == 200
+    developer.patch(f"/v3/apps/{app['guid']}/processes/web", json={"health_check": {"type": "process"}})
+    assert developer.post(f"/v3/apps/{app['guid']}/actions/start").status_code == 200
+    expected = set([*reads, *lists, *connects, "whoami", "pypi"])
+
+    def reported(source: str) -> dict[str, str] | None:
+        found = outcomes(_app_log(world, app["guid"], source))
+        return found if expected <= set(found) else None
+
+    deadline = time.monotonic() + 120
+    while (instance := reported("APP/PROC/WEB")) is None:
+        assert time.monotonic() < deadline, _app_log(world, app["guid"], "APP/PROC/WEB")
+        time.sleep(0.2)
+    r = developer.post(f"/v3/apps/{app['guid']}/tasks", json={"command": "bash attack.sh", "name": "attack"})
+    assert r.status_code == 202, r.text
+    while (task := reported("APP/TASK/attack")) is None:
+        assert time.monotonic() < deadline, _app_log(world, app["guid"], "APP/TASK/attack")
+        time.sleep(0.2)
+    developer.post(f"/v3/apps/{app['guid']}/actions/stop")
+    for results in (instance, task):
+        assert results.pop("whoami") == "2000:2000"
+        assert results.pop("pypi") == "downloaded", results
+        assert results == dict.fromkeys([*reads, *lists, *connects], "blocked")
+    full_log = _app_log(world, app["guid"], "APP/PROC/WEB") + _app_log(world, app["guid"], "APP/TASK/attack")
+    for secret in (root_only.read_text().strip(), "BEGIN PRIVATE KEY"):
+        assert secret not in full_log
