@@ -26,6 +26,7 @@ from typing import TypeVar
 
 import httpx
 
+from bench.router_bench import measure
 from bench.support import Server, free_port
 
 SITE = {"Staticfile": "root: public\n", "public/index.html": "<h1>hello from the push benchmark</h1>\n"}
@@ -86,6 +87,26 @@ def push_once(server: Server, router: str, space: str, name: str, bits: bytes) -
     return time.perf_counter() - started
 
 
+def instance_load(server: Server, router_port: int, space: str, name: str, seconds: float) -> list[str]:
+    """Requests/s and latency to one running instance of a pushed app: at its published port
+    (what the router itself dials) and through the router, same client, same run."""
+    app = server.http.get("/v3/apps", params={"names": name, "space_guids": space}).json()["resources"][0]
+    process = server.http.get(f"/v3/apps/{app['guid']}/processes/web").json()
+    stats = server.http.get(f"/v3/processes/{process['guid']}/stats").json()["resources"]
+    port = int(stats[0]["instance_ports"][0]["external"])
+    host = f"{name}.apps.localhost"
+    lines = []
+    for concurrency in (1, 32):
+        direct = measure(port, host, concurrency, seconds)
+        routed = measure(router_port, host, concurrency, seconds)
+        lines.append(
+            f"  c={concurrency:<3} req/s {routed.rps / direct.rps:.2f} ({routed.rps:.0f} vs {direct.rps:.0f})"
+            f"   p50 {direct.p50_ms / routed.p50_ms:.2f} ({routed.p50_ms:.2f} vs {direct.p50_ms:.2f} ms)"
+            f"   p99 {direct.p99_ms / routed.p99_ms:.2f} ({routed.p99_ms:.2f} vs {direct.p99_ms:.2f} ms)"
+        )
+    return lines
+
+
 def baseline_once(site: Path) -> float:
     """The same site from a plain process: start it, wait for its first 200."""
     port = free_port()
@@ -114,6 +135,7 @@ def baseline_once(site: Path) -> float:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--runs", type=int, default=5)
+    parser.add_argument("--seconds", type=float, default=5.0, help="load per measurement of the routed instance")
     args = parser.parse_args()
     bits = _zip()
     with tempfile.TemporaryDirectory(prefix="ladle-push-bench-") as tmp:
@@ -132,6 +154,7 @@ def main() -> None:
             cold = push_once(server, router, str(space["guid"]), "bench-cold", bits)
             warm = [push_once(server, router, str(space["guid"]), f"bench-{i}", bits) for i in range(args.runs)]
             base = [baseline_once(site) for _ in range(args.runs)]
+            routed = instance_load(server, router_port, str(space["guid"]), "bench-cold", args.seconds)
         finally:
             server.stop()
     median_warm, median_base = statistics.median(warm), statistics.median(base)
@@ -140,6 +163,9 @@ def main() -> None:
     print(f"baseline (a plain process serving the same site): median {median_base:.3f} s")
     print(f"ratio warm push / baseline: {median_warm / median_base:.1f}")
     print(f"target: warm push under 5 s -> {'met' if median_warm < 5 else 'MISSED'}")
+    print("a pushed app's instance (the staticfile site), keep-alive, through the router vs its own port:")
+    for line in routed:
+        print(line)
 
 
 if __name__ == "__main__":
