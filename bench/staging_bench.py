@@ -154,7 +154,7 @@ def main() -> int:
         ratios = sorted(s / b for s, b in zip(stagings, baselines, strict=True))
         print(
             f"\nmedian over {args.runs} runs: staging {staging:.2f}s, baseline {baseline:.2f}s; "
-            f"median ratio {statistics.median(ratios):.2f} (range {ratios[0]:.2f}-{ratios[-1]:.2f}; target <= 1.50)"
+            f"median ratio {statistics.median(ratios):.2f} (range {ratios[0]:.2f}-{ratios[-1]:.2f}; target <= 1.00)"
         )
     finally:
         shutil.rmtree(workdir, ignore_errors=True)
