@@ -50,8 +50,7 @@ def copy_droplet(
         payload={"source_guid": source.guid},
         user_guid=user_guid,
     )
-    start_job(session, executor, job)
-    session.refresh(droplet)
+    start_job(session, executor, job, refresh=[droplet])
     return droplet, job.guid
 
 

@@ -45,8 +45,7 @@ def accept_droplet_upload(
         payload=stash_upload(blobstores, bits),
         user_guid=user_guid,
     )
-    start_job(session, executor, job)
-    session.refresh(droplet)
+    start_job(session, executor, job, refresh=[droplet])
     return job
 
 

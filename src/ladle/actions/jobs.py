@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import Any
 
 from sqlalchemy.orm import Session
@@ -35,8 +36,13 @@ def add_job(
     return job
 
 
-def start_job(session: Session, executor: Executor, job: Job) -> Job:
-    """Commit (so a worker can see the row) and only then hand the job over."""
+def start_job(session: Session, executor: Executor, job: Job, *, refresh: Iterable[object] = ()) -> Job:
+    """Commit (so a worker can see the row) and only then hand the job over.
+
+    ``refresh`` rows are reloaded between the two: the caller answers with them as committed
+    (a package PROCESSING_UPLOAD), not as a job that finished in the meantime left them."""
     session.commit()
+    for row in refresh:
+        session.refresh(row)
     executor.submit(job.guid)
     return job

@@ -64,8 +64,7 @@ def accept_upload(
         payload=payload,
         user_guid=user_guid,
     )
-    start_job(session, executor, job)
-    session.refresh(package)
+    start_job(session, executor, job, refresh=[package])
     return job
 
 
