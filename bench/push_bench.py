@@ -29,7 +29,12 @@ import httpx
 from bench.router_bench import measure
 from bench.support import Server, free_port
 
-SITE = {"Staticfile": "root: public\n", "public/index.html": "<h1>hello from the push benchmark</h1>\n"}
+SITE = {
+    "Staticfile": "root: public\n",
+    "public/index.html": "<h1>hello from the push benchmark</h1>\n",
+    # What the load client asks for (router_bench's fixed request): a 200, as an app answers.
+    "public/hello": "hello, world\n",
+}
 YAML = {"Content-Type": "application/x-yaml"}
 T = TypeVar("T")
 

@@ -302,11 +302,12 @@ def measure(port: int, host: str, concurrency: int, seconds: float) -> Result:
             str(seconds),
         ],
         cwd=Path(__file__).parent.parent,
-        check=True,
         capture_output=True,
         text=True,
-    ).stdout
-    data = json.loads(out)
+    )
+    if out.returncode != 0:
+        raise RuntimeError(f"the load client failed: {out.stderr.strip()[-2000:]}")
+    data = json.loads(out.stdout)
     return Result(data["rps"], data["p50_ms"], data["p99_ms"])
 
 

@@ -268,6 +268,8 @@ def nginx_config(config: dict[str, Any], root: str, port: int, work: Path, auth_
         "    charset utf-8;\n"
         "    charset_types text/css text/plain text/xml application/javascript application/json image/svg+xml;\n"
         "    access_log /dev/stdout;\n    sendfile on;\n    server_tokens off;\n    keepalive_timeout 30;\n"
+        # The router keeps its connections to an instance open: do not close them every 1,000 requests.
+        "    keepalive_requests 1000000;\n"
         f"{temp}\n"
         f"    server {{\n{body}\n    }}\n"
         "}\n"
