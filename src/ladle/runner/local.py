@@ -39,16 +39,16 @@ from sqlalchemy.orm import Session
 from ladle.actions.audit import Actor, Target, record_event
 from ladle.blobstore import Blobstore
 from ladle.clock import new_guid, utcnow
-from ladle.db.models import App, Deployment, Instance, Organization, Space, Task
-from ladle.db.placement import AppPlacement
-from ladle.db.session import Database, rows_changed
+from ladle.db.models import Deployment, Instance
+from ladle.db.session import Database
 from ladle.runner.backoff import next_crash_count, restart_at
 from ladle.runner.desired import DesiredProcess, desired_processes, staging_info_command
 from ladle.runner.droplets import DropletCache, DropletMissing
-from ladle.runner.environment import InstanceAddress, instance_environment, task_environment
+from ladle.runner.environment import InstanceAddress, instance_environment
 from ladle.runner.instance import Exit, InstancePlan
 from ladle.runner.instance import Instance as RunningInstance
 from ladle.runner.logs import AppLogSink, LogSource
+from ladle.runner.task_keeper import TaskKeeper
 from ladle.runner.tasks import TaskPlan, TaskRun
 from ladle.sandbox import SandboxConfig
 from ladle.sandbox.cgroups import CGROUP_V1
@@ -94,13 +94,15 @@ class LocalRunner:
         # Jails (and so cgroups) of this node are named after it, so a restart kills exactly its own.
         self.prefix = "n" + hashlib.sha1(options.node.encode()).hexdigest()[:8]
         self._held: dict[str, _Held] = {}
-        self._tasks: dict[str, TaskRun] = {}
         self._lock = threading.Lock()
         self._wake = threading.Event()
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         self._last_heartbeat = 0.0
         self._last_usage = 0.0
+        self.tasks = TaskKeeper(
+            db, options.node, cf_api=options.cf_api, jail_prefix=self.prefix, make=self._make_task_run
+        )
 
     # --- lifecycle ---------------------------------------------------------------------------
 
@@ -121,7 +123,7 @@ class LocalRunner:
             self._thread.join(timeout=30)
         with self._lock:
             held = list(self._held.values())
-            tasks = list(self._tasks.values())
+        tasks = self.tasks.runs()
         for item in held:
             item.running.stop()
         for task in tasks:
@@ -139,13 +141,8 @@ class LocalRunner:
         """What this node held before a restart died with it: forget it, and make sure it is gone."""
         with self.db.session() as s:
             s.execute(delete(Instance).where(Instance.node == self.options.node))
-            s.execute(
-                update(Task)
-                .where(Task.node == self.options.node, Task.state.in_(("RUNNING", "CANCELING")))
-                .values(state="FAILED", failure_reason="the runner running the task restarted", updated_at=utcnow())
-                .execution_options(synchronize_session=False)
-            )
             s.commit()
+        self.tasks.fail_orphans()
         _kill_leftover_cgroups(self.prefix)
         shutil.rmtree(self.state_root, ignore_errors=True)
         self.state_root.mkdir(parents=True, exist_ok=True)
@@ -172,7 +169,7 @@ class LocalRunner:
         self._retire(by_guid, rows)
         self._forget_idle(by_guid, rows)
         self._start_missing(desired, rows)
-        self._run_tasks()
+        self.tasks.pass_once()
         if now - self._last_heartbeat >= HEARTBEAT_EVERY:
             self._last_heartbeat = now
             self._heartbeat()
@@ -527,110 +524,21 @@ class LocalRunner:
     def _evict_droplets(self, in_use: set[str]) -> None:
         with self._lock:
             running = {item.running.plan.droplet_guid for item in self._held.values()}
-            running |= {task.plan.droplet_guid for task in self._tasks.values()}
+        running |= self.tasks.droplets_in_use()
         with contextlib.suppress(OSError):
             self.droplets.evict(in_use | running)
 
     # --- tasks ----------------------------------------------------------------------------------
 
-    def _run_tasks(self) -> None:
-        with self.db.session() as s:
-            waiting = list(s.scalars(select(Task).where(Task.state == "RUNNING", Task.node.is_(None)).limit(20)))
-            canceling = list(
-                s.scalars(select(Task.guid).where(Task.state == "CANCELING", Task.node == self.options.node))
-            )
-        for guid in canceling:
-            with self._lock:
-                run = self._tasks.get(guid)
-            if run is not None:
-                run.cancel()
-        for task in waiting:
-            self._take_task(task)
-
-    def _take_task(self, task: Task) -> None:
-        with self.db.session() as s:
-            taken = s.execute(
-                update(Task)
-                .where(Task.guid == task.guid, Task.node.is_(None), Task.state == "RUNNING")
-                .values(node=self.options.node, updated_at=utcnow())
-                .execution_options(synchronize_session=False)
-            )
-            s.commit()
-            if not rows_changed(taken):
-                return
-            context = _task_context(s, task)
-        if context is None:
-            self._finish_task(task.guid, "the task's app or droplet no longer exists")
-            return
-        placement, app_env, uris = context
-
-        def environment(address: InstanceAddress) -> dict[str, str]:
-            return task_environment(
-                placement,
-                cf_api=self.options.cf_api,
-                app_env=app_env,
-                memory_mb=task.memory_in_mb,
-                disk_mb=task.disk_in_mb,
-                uris=uris,
-                task_guid=task.guid,
-                address=address,
-            )
-
-        plan = TaskPlan(
-            guid=task.guid,
-            app_guid=task.app_guid,
-            name=task.name,
-            command=task.command,
-            droplet_guid=task.droplet_guid,
-            memory_mb=task.memory_in_mb,
-            disk_mb=task.disk_in_mb,
-            environment=environment,
-            jail_prefix=self.prefix,
-        )
-        run = TaskRun(
+    def _make_task_run(self, plan: TaskPlan) -> TaskRun:
+        return TaskRun(
             plan,
             sandbox=self.options.sandbox,
             droplets=self.droplets,
             state_root=self.state_root,
             sink=self.sink,
-            on_exit=self._task_exit,
+            on_exit=self.tasks.exited,
         )
-        with self._lock:
-            self._tasks[task.guid] = run
-        run.start()
-
-    def _task_exit(self, run: TaskRun, failure: str | None) -> None:
-        with self._lock:
-            self._tasks.pop(run.plan.guid, None)
-        self._finish_task(run.plan.guid, failure)
-
-    def _finish_task(self, guid: str, failure: str | None) -> None:
-        with self.db.session() as s:
-            s.execute(
-                update(Task)
-                .where(Task.guid == guid, Task.state.in_(("RUNNING", "CANCELING")))
-                .values(
-                    state="FAILED" if failure else "SUCCEEDED",
-                    failure_reason=failure,
-                    updated_at=utcnow(),
-                )
-                .execution_options(synchronize_session=False)
-            )
-            s.commit()
-
-
-def _task_context(session: Session, task: Task) -> tuple[AppPlacement, dict[str, object], list[str]] | None:
-    row = session.execute(
-        select(App, Space, Organization)
-        .join(Space, Space.guid == App.space_guid)
-        .join(Organization, Organization.guid == Space.organization_guid)
-        .where(App.guid == task.app_guid)
-    ).first()
-    if row is None:
-        return None
-    app, space, org = row
-    placement = AppPlacement(app.guid, app.name, space.guid, space.name, org.guid, org.name)
-    return placement, dict(app.environment_variables or {}), []
 
 
 def _kill_leftover_cgroups(prefix: str) -> None:
