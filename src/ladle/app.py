@@ -134,7 +134,11 @@ def create_app(settings: Settings, deps: Deps | None = None) -> Starlette:
         # The router runs beside the API (its own process), reading the table the runner fills.
         router = start_router_process(deps.settings) if deps.settings.router_enabled else None
         if router is not None:
-            log.info("router started", extra={"url": router.url})
+            # Ready means apps can be reached: wait for the router's first table.
+            if await run_in_threadpool(router.wait_ready):
+                log.info("router started", extra={"url": router.url})
+            else:
+                log.error("the router did not start", extra={"url": router.url})
         log.info("ladle ready", extra={"url": deps.urls.base, "database": deps.db.engine.url.get_backend_name()})
         try:
             yield

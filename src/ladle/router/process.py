@@ -11,10 +11,14 @@ import ctypes
 import logging
 import multiprocessing
 import signal
+import time
 from dataclasses import dataclass
 from multiprocessing.process import BaseProcess
 
+import httpx
+
 from ladle.config import Settings
+from ladle.router.status import STATUS_HOST
 
 __all__ = ["RouterProcess", "start_router_process"]
 
@@ -50,6 +54,21 @@ def _run(settings: Settings) -> None:
 class RouterProcess:
     process: BaseProcess
     url: str
+
+    def wait_ready(self, timeout: float = 30.0) -> bool:
+        """Until the router answers its status and has applied its first table (False if it did
+        not in time, or died: the log then says why)."""
+        deadline = time.monotonic() + timeout
+        with httpx.Client(timeout=2) as client:
+            while time.monotonic() < deadline and self.process.is_alive():
+                try:
+                    response = client.get(f"{self.url}/status", headers={"Host": STATUS_HOST})
+                    if response.status_code == 200 and int(response.json().get("applied_version", 0)) >= 1:
+                        return True
+                except (httpx.TransportError, ValueError):
+                    pass
+                time.sleep(0.05)
+        return False
 
     def stop(self, timeout: float = 10.0) -> None:
         if self.process.is_alive():
