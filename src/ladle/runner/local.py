@@ -221,11 +221,14 @@ class LocalRunner:
                 item.running.stop()
             return
         new = [r for r in rows if r.process_guid == process.guid and r.process_version == process.version]
-        old_serving = [
-            r
-            for r in rows
-            if r.process_guid == process.guid and r.process_version != process.version and r.state != "STOPPING"
-        ]
+        # Counted live (not from the rows read at the start of this pass): an old instance drained a
+        # moment ago in this same pass no longer serves.
+        with self._lock:
+            old_serving = [
+                h
+                for h in self._held.values()
+                if h.slot[0] == process.guid and h.slot[1] != process.version and h.draining_since is None
+            ]
         running_new = sum(1 for r in new if r.state == "RUNNING")
         # Keep as many instances serving as the process wants: retire one old per new RUNNING one.
         if len(old_serving) + running_new > process.instances or item.slot[2] >= process.instances:
