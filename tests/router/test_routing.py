@@ -193,3 +193,16 @@ def test_sticky_sessions_follow_vcap_id(router: RunningRouter, app_backend: Call
         assert moved.json()["name"] != owner
         new_index = int(moved.json()["name"][1:])
         assert moved.headers["set-cookie"] == f"__VCAP_ID__=guid-{new_index}; Path=/; HttpOnly"
+
+
+def test_a_router_answer_keeps_the_connection_or_says_it_closes(router: RunningRouter) -> None:
+    """A 404 for a request without a body leaves the connection open for the next request; one
+    whose body the router did not read says ``Connection: close`` before closing."""
+    with httpx.Client(base_url=f"http://127.0.0.1:{router.port}") as client:
+        for _ in range(3):
+            response = client.get("/", headers={"Host": "nothing.apps.test"})
+            assert response.status_code == 404
+            assert response.headers.get("connection") != "close"
+        response = client.post("/", headers={"Host": "nothing.apps.test"}, content=b"x" * 100_000)
+        assert response.status_code == 404
+        assert response.headers["connection"] == "close"

@@ -517,9 +517,17 @@ class Exchange:
         self.status = status
         self.router_error = error
         self.bytes_sent = len(data) - data.index(b"\r\n\r\n") - 4
-        if not self.request_done or self.upgrade or not self.keep_alive:
-            # The rest of the request would be read as the next one; the connection ends here.
+        # A request that declares no body has nothing left to read even before the parser says it
+        # is complete (local answers are given as soon as its head is in).
+        unread_body = not self.request_done and (self.head.chunked or self.head.content_length > 0)
+        if unread_body or self.upgrade or not self.keep_alive:
+            # The rest of the request would be read as the next one; the connection ends here,
+            # and the answer says so, or a keep-alive client would send its next request into it.
             self.close_after = True
+            head_end = data.index(b"\r\n\r\n")
+            if b"\r\nconnection:" not in data[:head_end].lower():
+                line_end = data.index(b"\r\n") + 2
+                data = data[:line_end] + b"Connection: close\r\n" + data[line_end:]
         self.client.transport.write(data)
         self.finish()
 
