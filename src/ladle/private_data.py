@@ -18,7 +18,7 @@ import os
 import stat
 from pathlib import Path
 
-__all__ = ["PRIVATE_UMASK", "SHARED_WITH_SANDBOX", "make_private"]
+__all__ = ["PRIVATE_UMASK", "SHARED_WITH_SANDBOX", "make_private", "share_with_sandbox"]
 
 log = logging.getLogger("ladle")
 
@@ -53,3 +53,19 @@ def make_private(data_dir: Path) -> int:
             extra={"data_dir": str(data_dir), "entries": tightened},
         )
     return tightened
+
+
+def share_with_sandbox(root: Path) -> None:
+    """Let every user read (and traverse, and run what its owner may run) a tree unpacked under
+    one of ``SHARED_WITH_SANDBOX``: the sandbox's uid reads it through its mounts. Links are left
+    alone (never followed)."""
+    os.chmod(root, os.stat(root).st_mode & 0o7777 | 0o555)
+    for _, dirs, files, dir_fd in os.fwalk(root, follow_symlinks=False):
+        for name in (*dirs, *files):
+            info = os.stat(name, dir_fd=dir_fd, follow_symlinks=False)
+            if stat.S_ISLNK(info.st_mode):
+                continue
+            mode = info.st_mode & 0o7777
+            extra = 0o555 if stat.S_ISDIR(info.st_mode) else 0o444 | (0o111 if mode & 0o100 else 0)
+            if mode | extra != mode:
+                os.chmod(name, mode | extra, dir_fd=dir_fd)

@@ -148,7 +148,10 @@ def _map_event(
     record_event(session, kind, actor, Target(app.guid, "app", app.name, app.space_guid, org), data)
 
 
-def _new_destination(session: Session, route: Route, spec: DestinationSpec) -> RouteDestination:
+def _map(
+    session: Session, route: Route, spec: DestinationSpec, app: App, *, actor: Actor | None, org: str
+) -> RouteDestination:
+    """Add the destination ``spec`` names and record the mapping."""
     destination = RouteDestination(
         route_guid=route.guid,
         app_guid=spec.app_guid,
@@ -159,6 +162,7 @@ def _new_destination(session: Session, route: Route, spec: DestinationSpec) -> R
     )
     session.add(destination)
     session.flush()
+    _map_event(session, "audit.app.map-route", route, app, destination=destination, actor=actor, org=org)
     return destination
 
 
@@ -181,17 +185,7 @@ def add_destinations(
     for spec in specs:
         if any(_same_target(d, spec) for d in existing):
             continue
-        destination = _new_destination(session, route, spec)
-        existing.append(destination)
-        _map_event(
-            session,
-            "audit.app.map-route",
-            route,
-            apps[spec.app_guid],
-            destination=destination,
-            actor=actor,
-            org=org_guid,
-        )
+        existing.append(_map(session, route, spec, apps[spec.app_guid], actor=actor, org=org_guid))
     route.updated_at = utcnow()
     session.commit()
     return existing
@@ -216,16 +210,7 @@ def replace_destinations(
         if kept is not None:
             kept.weight, kept.protocol = spec.weight, spec.protocol
             continue
-        destination = _new_destination(session, route, spec)
-        _map_event(
-            session,
-            "audit.app.map-route",
-            route,
-            apps[spec.app_guid],
-            destination=destination,
-            actor=actor,
-            org=org_guid,
-        )
+        _map(session, route, spec, apps[spec.app_guid], actor=actor, org=org_guid)
     route.updated_at = utcnow()
     session.commit()
 

@@ -6,12 +6,12 @@ import fcntl
 import logging
 import os
 import shutil
-import stat
 import tarfile
 import uuid
 from pathlib import Path
 
 from ladle.blobstore import BlobNotFound, Blobstore
+from ladle.private_data import share_with_sandbox
 from ladle.sandbox import Mount
 
 __all__ = ["DropletCache", "DropletMissing", "droplet_mounts", "extract_droplet"]
@@ -55,7 +55,7 @@ class DropletCache:
                 extract_droplet(archive, scratch)
                 for empty in ("app", "tmp", "logs"):
                     (scratch / empty).mkdir(exist_ok=True)
-                _readable_by_all(scratch)
+                share_with_sandbox(scratch)
                 (scratch / COMPLETE).touch()
                 shutil.rmtree(target, ignore_errors=True)
                 os.replace(scratch, target)
@@ -74,21 +74,6 @@ class DropletCache:
             shutil.rmtree(entry, ignore_errors=True)
             removed += 1
         return removed
-
-
-def _readable_by_all(root: Path) -> None:
-    """Let the sandbox's uid read the droplet (it runs as another user than Ladle, and Ladle's own
-    umask is 077). Nobody else can reach it: the data directory above it is private."""
-    for dirpath, dirnames, filenames in os.walk(root):
-        for name in (*dirnames, *filenames, ""):
-            path = os.path.join(dirpath, name) if name else dirpath
-            info = os.lstat(path)
-            if stat.S_ISLNK(info.st_mode):
-                continue
-            mode = stat.S_IMODE(info.st_mode)
-            extra = 0o555 if stat.S_ISDIR(info.st_mode) else 0o444 | (0o111 if mode & 0o100 else 0)
-            if mode | extra != mode:
-                os.chmod(path, mode | extra)
 
 
 def extract_droplet(archive: Path, dest: Path) -> None:

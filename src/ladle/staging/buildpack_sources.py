@@ -28,6 +28,7 @@ from urllib.parse import unquote, urlsplit, urlunsplit
 from ladle.bits.archive import ArchiveLimits, InvalidArchive
 from ladle.bits.extract import extract_zip
 from ladle.blobstore.base import BlobNotFound, Blobstore
+from ladle.private_data import share_with_sandbox
 from ladle.sandbox import Jail, Limits, Mount, SandboxConfig
 from ladle.staging.xxhash import key_hash
 from ladle.urls import mask_credentials as _masked
@@ -132,20 +133,6 @@ def fetch_buildpack(
     return target
 
 
-def _readable_by_all(root: Path) -> None:
-    """Let every user read (and traverse, and run what its owner may run) an unpacked tree."""
-    os.chmod(root, os.stat(root).st_mode & 0o7777 | 0o555)
-    for _, dirs, files, dir_fd in os.fwalk(root, follow_symlinks=False):
-        for name in (*dirs, *files):
-            info = os.stat(name, dir_fd=dir_fd, follow_symlinks=False)
-            if stat.S_ISLNK(info.st_mode):
-                continue
-            mode = info.st_mode & 0o7777
-            extra = 0o555 if stat.S_ISDIR(info.st_mode) else 0o444 | (0o111 if mode & 0o100 else 0)
-            if mode | extra != mode:
-                os.chmod(name, mode | extra, dir_fd=dir_fd)
-
-
 def _admin(source: BuildpackSource, shared_dir: Path, store: Blobstore) -> Path:
     assert source.blob_key is not None
     target = shared_dir / (source.sha256 or key_hash(source.blob_key))
@@ -160,7 +147,7 @@ def _admin(source: BuildpackSource, shared_dir: Path, store: Blobstore) -> Path:
         try:
             with store.open_local(source.blob_key) as local:
                 extract_zip(local, temporary, BUILDPACK_LIMITS)
-            _readable_by_all(temporary)
+            share_with_sandbox(temporary)
             os.replace(temporary, target)
         except BlobNotFound:
             raise BuildpackFetchError(f"the bits of buildpack {source.name} are missing") from None
@@ -217,7 +204,7 @@ def _download_zip(url: str, target: Path, work_dir: Path, downloader: Downloader
             raise BuildpackFetchError(f"unsupported buildpack URL scheme: {parts.scheme}")
         say(f"Downloaded buildpack `{_masked(url)}` ({_human(archive.stat().st_size)})")
         extract_zip(archive, target, BUILDPACK_LIMITS)
-        _readable_by_all(target)
+        share_with_sandbox(target)
     except OSError as exc:
         raise BuildpackFetchError(f"Failed to download buildpack `{_masked(url)}`: {exc}") from None
     except InvalidArchive as exc:
@@ -261,7 +248,7 @@ def _clone(url: str, target: Path, downloader: Downloader, say: Callable[[str], 
                     errors = result.stderr.decode(errors="replace")
                     break
             if local:
-                _readable_by_all(target)  # cloned by the server, under its private umask
+                share_with_sandbox(target)  # cloned by the server, under its private umask
             return
         errors = result.stderr.decode(errors="replace")
     shutil.rmtree(target, ignore_errors=True)
