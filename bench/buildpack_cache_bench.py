@@ -21,7 +21,7 @@ import time
 import zipfile
 from pathlib import Path
 
-from bench.support import Server
+from bench.support import Server, stage
 
 FLASK_APP = {
     "app.py": (
@@ -54,15 +54,9 @@ def upload_package(server: Server, app_guid: str, bits: bytes) -> str:
 
 
 def stage_seconds(server: Server, package_guid: str) -> tuple[float, str]:
-    started = time.perf_counter()
-    build = server.post("/v3/builds", {"package": {"guid": package_guid}})
-    while (body := server.http.get(f"/v3/builds/{build['guid']}").json())["state"] == "STAGING":
-        time.sleep(0.01)
-    elapsed = time.perf_counter() - started
-    log = server.http.get(f"/v3/builds/{build['guid']}/logs").text
-    if body["state"] != "STAGED":
-        raise RuntimeError(f"{body['error']}\n{log}")
-    return elapsed, log
+    """Seconds to STAGED, and the build's log."""
+    elapsed, build = stage(server, package_guid)
+    return elapsed, server.http.get(f"/v3/builds/{build}/logs").text
 
 
 def clear_cache(server: Server, app_guid: str) -> None:

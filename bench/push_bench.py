@@ -20,14 +20,13 @@ import sys
 import tempfile
 import time
 import zipfile
-from collections.abc import Callable
 from pathlib import Path
 from typing import TypeVar
 
 import httpx
 
 from bench.router_bench import measure
-from bench.support import Server, free_port
+from bench.support import Server, free_port, until
 
 SITE = {
     "Staticfile": "root: public\n",
@@ -47,17 +46,6 @@ def _zip() -> bytes:
     return out.getvalue()
 
 
-def _until(check: Callable[[], T], timeout: float = 120) -> T:
-    deadline = time.monotonic() + timeout
-    while True:
-        value = check()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            raise TimeoutError("the push did not finish")
-        time.sleep(0.02)
-
-
 def push_once(server: Server, router: str, space: str, name: str, bits: bytes) -> float:
     http = server.http
     started = time.perf_counter()
@@ -65,7 +53,7 @@ def push_once(server: Server, router: str, space: str, name: str, bits: bytes) -
     r = http.post(f"/v3/spaces/{space}/actions/apply_manifest", content=manifest, headers=YAML)
     r.raise_for_status()
     job = r.headers["Location"]
-    _until(lambda: http.get(job).json()["state"] == "COMPLETE")
+    until(lambda: http.get(job).json()["state"] == "COMPLETE")
     app = http.get("/v3/apps", params={"names": name, "space_guids": space}).json()["resources"][0]
     index = SITE["public/index.html"].encode()
     resource = {"path": "public/index.html", "mode": "644", "size_in_bytes": len(index)}
@@ -74,7 +62,7 @@ def push_once(server: Server, router: str, space: str, name: str, bits: bytes) -
     rel = {"app": {"data": {"guid": app["guid"]}}}
     package = http.post("/v3/packages", json={"type": "bits", "relationships": rel}).json()
     http.post(f"/v3/packages/{package['guid']}/upload", files={"bits": ("package.zip", bits)}).raise_for_status()
-    _until(lambda: http.get(f"/v3/packages/{package['guid']}").json()["state"] == "READY")
+    until(lambda: http.get(f"/v3/packages/{package['guid']}").json()["state"] == "READY")
     build = http.post("/v3/builds", json={"package": {"guid": package["guid"]}}).json()
 
     def staged() -> str | None:
@@ -83,12 +71,12 @@ def push_once(server: Server, router: str, space: str, name: str, bits: bytes) -
             raise RuntimeError(body["error"])
         return str(body["droplet"]["guid"]) if body["state"] == "STAGED" else None
 
-    droplet = _until(staged)
+    droplet = until(staged)
     http.patch(f"/v3/apps/{app['guid']}/relationships/current_droplet", json={"data": {"guid": droplet}})
     http.post(f"/v3/apps/{app['guid']}/actions/restart").raise_for_status()
     host = f"{name}.apps.localhost"
     with httpx.Client(base_url=router, headers={"Host": host}, timeout=5) as client:
-        _until(lambda: client.get("/").status_code == 200)
+        until(lambda: client.get("/").status_code == 200)
     return time.perf_counter() - started
 
 
@@ -130,7 +118,7 @@ def baseline_once(site: Path) -> float:
                 except httpx.TransportError:
                     return False
 
-            _until(up, 30)
+            until(up, 30)
         return time.perf_counter() - started
     finally:
         process.terminate()

@@ -20,7 +20,12 @@ On a 2-core machine the processes share the cores: at concurrency 32 the direct 
 processes and the routed one three, so the ratio measures the router's CPU per request against
 the backend's and the client's; at concurrency 1 it measures the extra hop's latency.
 
-    python -m bench.router_bench [--backend stdlib,asyncio,httptools] [--seconds 5] [--rounds 3]
+Where nginx is installed, the same requests also go through nginx as a reverse proxy in the same
+place (one worker process, as the router is one process; keep-alive connections to the backend;
+gorouter's forwarding headers; a buffered access log): a compiled proxy's ratios on this machine,
+which say how much of a miss is the extra hop itself and how much is the router's own cost.
+
+    python -m bench.router_bench [--backend stdlib,asyncio,httptools] [--seconds 5] [--rounds 3] [--no-nginx]
 """
 
 from __future__ import annotations
@@ -29,6 +34,7 @@ import argparse
 import asyncio
 import json
 import os
+import shutil
 import statistics
 import subprocess
 import sys
@@ -44,7 +50,7 @@ import httptools
 from bench.support import free_port
 from ladle.config import Settings
 from ladle.logs import configure_logging
-from ladle.router import AccessLogRecord, Endpoint, FileRouteSource, Route, format_access_log, serve
+from ladle.router import AccessLogPipe, AccessLogRecord, Endpoint, FileRouteSource, Route, format_access_log, serve
 from ladle.router.source import dump_routes
 
 BODY = b"Hello, world!"
@@ -246,7 +252,59 @@ class FormattingSink:
 def run_router(port: int, routes: Path, access_log: bool) -> None:
     settings = Settings.from_sources({"LADLE_LOG_LEVEL": "warning"}, router_port=port)
     configure_logging(settings.log_level, "text")
-    serve(settings, FileRouteSource(routes), access_log=FormattingSink() if access_log else None)
+    # As ladle serve's router: the sink in a process of its own.
+    serve(settings, FileRouteSource(routes), access_log=AccessLogPipe(FormattingSink) if access_log else None)
+
+
+# The compiled reference proxy.
+
+NGINX_CONF = """
+worker_processes 1;
+daemon off;
+pid {tmp}/nginx.pid;
+error_log {tmp}/nginx-error.log warn;
+events {{ worker_connections 4096; }}
+http {{
+    access_log {tmp}/nginx-access.log combined buffer=64k;
+    client_body_temp_path {tmp}/nginx-body;
+    proxy_temp_path {tmp}/nginx-proxy;
+    fastcgi_temp_path {tmp}/nginx-fastcgi;
+    uwsgi_temp_path {tmp}/nginx-uwsgi;
+    scgi_temp_path {tmp}/nginx-scgi;
+    keepalive_requests 10000000;
+{servers}
+}}
+"""
+
+NGINX_SERVER = """
+    upstream {kind} {{ server 127.0.0.1:{port}; keepalive 64; keepalive_requests 10000000; }}
+    server {{
+        listen 127.0.0.1:{listen};
+        server_name {host};
+        location / {{
+            proxy_pass http://{kind};
+            proxy_http_version 1.1;
+            proxy_set_header Connection "";
+            proxy_set_header X-Forwarded-For $proxy_add_x_forwarded_for;
+            proxy_set_header X-Forwarded-Proto $scheme;
+            proxy_set_header X-Request-Start $msec;
+            proxy_set_header X-Vcap-Request-Id $request_id;
+        }}
+    }}
+"""
+
+
+def start_nginx(ports: dict[str, int], listen: int, tmp: Path) -> subprocess.Popen[bytes] | None:
+    """nginx proxying ``<kind>.HOST`` to each backend on ``listen``; None where nginx is missing."""
+    nginx = shutil.which("nginx") or shutil.which("nginx", path="/usr/sbin:/sbin")
+    if nginx is None:
+        return None
+    servers = "".join(
+        NGINX_SERVER.format(kind=kind, port=port, listen=listen, host=f"{kind}.{HOST}") for kind, port in ports.items()
+    )
+    conf = tmp / "nginx.conf"
+    conf.write_text(NGINX_CONF.format(tmp=tmp, servers=servers))
+    return subprocess.Popen([nginx, "-c", str(conf), "-p", str(tmp)], stderr=subprocess.DEVNULL)
 
 
 # The driver.
@@ -322,6 +380,7 @@ def main() -> int:
     parser.add_argument("--seconds", type=float, default=5.0)
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--no-access-log", action="store_true", help="run the router without an access-log sink")
+    parser.add_argument("--no-nginx", action="store_true", help="leave out the nginx reference")
     args = parser.parse_args()
     if args.role == "backend":
         if args.backend == "stdlib":
@@ -353,13 +412,21 @@ def main() -> int:
         procs = [_spawn("--role", "backend", "--backend", kind, "--port", str(port)) for kind, port in ports.items()]
         router_args = ["--role", "router", "--port", str(router_port), "--routes", str(routes)]
         procs.append(_spawn(*router_args, *(["--no-access-log"] if args.no_access_log else [])))
+        listening = [*ports.values(), router_port]
+        nginx_port = free_port()
+        nginx = None if args.no_nginx else start_nginx(ports, nginx_port, Path(tmp))
+        if nginx is not None:
+            procs.append(nginx)
+            listening.append(nginx_port)
         try:
-            for port, proc in zip([*ports.values(), router_port], procs, strict=True):
+            for port, proc in zip(listening, procs, strict=True):
                 _wait_port(port, proc)
             print(
                 f"{os.cpu_count()} CPUs, load average {os.getloadavg()[0]:.2f} at start; backend, router and client "
                 f"are separate processes; {args.seconds:g} s per run after 1 s of warm-up, {args.rounds} rounds, "
-                "direct and routed alternating; access log "
+                "direct, routed"
+                + (" and through nginx" if nginx else "")
+                + " in turn; access log "
                 + ("off" if args.no_access_log else "on (RTR lines formatted)"),
                 flush=True,
             )
@@ -367,9 +434,19 @@ def main() -> int:
             for kind, port in ports.items():
                 for concurrency in [int(c) for c in args.concurrency.split(",")]:
                     summary.append(
-                        compare(kind, port, router_port, concurrency, seconds=args.seconds, rounds=args.rounds)
+                        compare(
+                            kind,
+                            {"direct": port, "router": router_port, **({"nginx": nginx_port} if nginx else {})},
+                            concurrency,
+                            seconds=args.seconds,
+                            rounds=args.rounds,
+                        )
                     )
-            print("\nmedians; ratios are routed/direct for req/s and direct/routed for latency, target >= 0.50:")
+            print(
+                "\nmedians; ratios are proxied/direct for req/s and direct/proxied for latency, target >= 0.50"
+                + ("; nginx: the same ratios through nginx, for reference" if nginx else "")
+                + ":"
+            )
             print("\n".join(summary))
         finally:
             for proc in procs:
@@ -378,27 +455,36 @@ def main() -> int:
     return 0
 
 
-def compare(kind: str, backend_port: int, router_port: int, concurrency: int, *, seconds: float, rounds: int) -> str:
+def compare(kind: str, ports: dict[str, int], concurrency: int, *, seconds: float, rounds: int) -> str:
+    """Rounds of the same load straight at the backend (``ports["direct"]``) and through each
+    proxy in ``ports``; the medians as ratios to the direct ones, a line per proxy."""
     host = f"{kind}.{HOST}"
-    direct: list[Result] = []
-    routed: list[Result] = []
+    results: dict[str, list[Result]] = {name: [] for name in ports}
     for round_ in range(1, rounds + 1):
-        direct.append(measure(backend_port, host, concurrency, seconds))
-        routed.append(measure(router_port, host, concurrency, seconds))
-        for name, r in (("direct", direct[-1]), ("router", routed[-1])):
+        for name, port in ports.items():
+            r = measure(port, host, concurrency, seconds)
+            results[name].append(r)
             print(
                 f"{kind:9} c={concurrency:<3} round {round_} {name:6} {r.rps:9.0f} req/s   "
                 f"p50 {r.p50_ms:7.3f} ms   p99 {r.p99_ms:7.3f} ms",
                 flush=True,
             )
-    d_rps, r_rps = statistics.median(r.rps for r in direct), statistics.median(r.rps for r in routed)
-    d_p50, r_p50 = statistics.median(r.p50_ms for r in direct), statistics.median(r.p50_ms for r in routed)
-    d_p99, r_p99 = statistics.median(r.p99_ms for r in direct), statistics.median(r.p99_ms for r in routed)
-    return (
-        f"{kind:9} c={concurrency:<3} req/s {r_rps / d_rps:4.2f} ({r_rps:6.0f} vs {d_rps:6.0f})   "
-        f"p50 {d_p50 / r_p50:4.2f} ({r_p50:.3f} vs {d_p50:.3f} ms)   "
-        f"p99 {d_p99 / r_p99:4.2f} ({r_p99:.3f} vs {d_p99:.3f} ms)"
-    )
+    median = {
+        name: Result(*(statistics.median(getattr(r, field) for r in rs) for field in ("rps", "p50_ms", "p99_ms")))
+        for name, rs in results.items()
+    }
+    d = median["direct"]
+    lines = []
+    for name, r in median.items():
+        if name == "direct":
+            continue
+        label = f"{kind:9} c={concurrency:<3}" if name == "router" else f"  {name:>16}"
+        lines.append(
+            f"{label} req/s {r.rps / d.rps:4.2f} ({r.rps:6.0f} vs {d.rps:6.0f})   "
+            f"p50 {d.p50_ms / r.p50_ms:4.2f} ({r.p50_ms:.3f} vs {d.p50_ms:.3f} ms)   "
+            f"p99 {d.p99_ms / r.p99_ms:4.2f} ({r.p99_ms:.3f} vs {d.p99_ms:.3f} ms)"
+        )
+    return "\n".join(lines)
 
 
 if __name__ == "__main__":

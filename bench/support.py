@@ -12,6 +12,7 @@ import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TypeVar
 
 import httpx
 
@@ -26,6 +27,7 @@ __all__ = [
     "free_port",
     "multipart",
     "rss_bytes",
+    "until",
     "wait_quiet",
     "write_bytes_of",
 ]
@@ -163,18 +165,30 @@ def free_port() -> int:
 
 
 class Server:
-    def __init__(self, data_dir: Path, **settings: str) -> None:
+    def __init__(self, data_dir: Path, *, log_path: Path | None = None, **settings: str) -> None:
+        """``log_path``: where the server's log goes, at level info (for a benchmark that reads
+        what the server measured, such as a staging's phases); else warnings only, to stderr."""
         port = free_port()
         self.url = f"http://127.0.0.1:{port}"
         env = {k: v for k, v in os.environ.items() if not k.startswith("LADLE_")}
         # A router on a port of its own (a benchmark may run beside another Ladle).
-        env.update(LADLE_ADMIN_PASSWORD="bench", LADLE_LOG_LEVEL="warning", LADLE_ROUTER_PORT=str(free_port()))
+        env.update(
+            LADLE_ADMIN_PASSWORD="bench",
+            LADLE_LOG_LEVEL="info" if log_path else "warning",
+            LADLE_LOG_FORMAT="json",
+            LADLE_ROUTER_PORT=str(free_port()),
+        )
         env.update({f"LADLE_{name.upper()}": value for name, value in settings.items()})
+        self.log_path = log_path
+        log = open(log_path, "ab") if log_path else None  # noqa: SIM115 (the server writes to it until stopped)
         self.proc = subprocess.Popen(
             [sys.executable, "-m", "ladle", "serve", "--port", str(port), "--data-dir", str(data_dir)],
             env=env,
             stdout=subprocess.DEVNULL,
+            stderr=log,
         )
+        if log is not None:
+            log.close()  # the server holds its own copy
         deadline = time.monotonic() + 30
         while True:
             try:
@@ -209,3 +223,32 @@ class Server:
         )
         app = self.post("/v3/apps", {"name": name, "relationships": {"space": {"data": {"guid": space["guid"]}}}})
         return str(app["guid"])
+
+
+T = TypeVar("T")
+
+
+def until(check: Callable[[], T | None], timeout: float = 120, what: str = "the push") -> T:
+    """``check()``'s first true value, asked every 20 ms; TimeoutError after ``timeout`` seconds."""
+    deadline = time.monotonic() + timeout
+    while True:
+        value = check()
+        if value:
+            return value
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"{what} did not finish")
+        time.sleep(0.02)
+
+
+def stage(server: Server, package_guid: str) -> tuple[float, str]:
+    """Stage the package; seconds from ``POST /v3/builds`` to STAGED, and the build's guid.
+    A failed build raises, with its log."""
+    started = time.perf_counter()
+    build = server.post("/v3/builds", {"package": {"guid": package_guid}})
+    while (body := server.http.get(f"/v3/builds/{build['guid']}").json())["state"] == "STAGING":
+        time.sleep(0.01)
+    elapsed = time.perf_counter() - started
+    if body["state"] != "STAGED":
+        log = server.http.get(f"/v3/builds/{build['guid']}/logs").text
+        raise RuntimeError(f"{body['error']}\n{log}")
+    return elapsed, str(build["guid"])

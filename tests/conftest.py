@@ -1,28 +1,29 @@
-"""Test fixtures: real servers on real databases (SQLite and PostgreSQL), reached over HTTP."""
+"""Test fixtures: real servers on real databases (SQLite, PostgreSQL, MariaDB), reached over HTTP."""
 
 from __future__ import annotations
 
-import os
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 from tests.support.cf import World
-from tests.support.server import RunningServer, run_server
-
-DATABASES = [d for d in os.environ.get("LADLE_TEST_DATABASES", "sqlite,postgresql").split(",") if d]
-
-
-def _worker() -> str:
-    return os.environ.get("PYTEST_XDIST_WORKER", "main")
+from tests.support.s3server import S3Server, run_s3_server
+from tests.support.server import DATABASES, RunningServer, run_server, worker
 
 
 @pytest.fixture(scope="session", params=DATABASES)
 def server(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningServer]:
     kind: str = request.param
     data_dir = tmp_path_factory.mktemp(f"ladle-{kind}")
-    with run_server(kind, data_dir, f"ladle_test_{_worker()}") as running:
+    with run_server(kind, data_dir, f"ladle_test_{worker()}") as running:
+        yield running
+
+
+@pytest.fixture(scope="session")
+def s3_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[S3Server]:
+    """An S3-compatible server (moto's) on loopback, one per test process."""
+    with run_s3_server(tmp_path_factory.mktemp("s3")) as running:
         yield running
 
 
@@ -38,7 +39,7 @@ def flags_world(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPat
     worker, see below, so only one such server starts per database.)"""
     kind: str = request.param
     data_dir = tmp_path_factory.mktemp(f"ladle-flags-{kind}")
-    with run_server(kind, data_dir, f"ladle_test_flags_{_worker()}") as running:
+    with run_server(kind, data_dir, f"ladle_test_flags_{worker()}") as running:
         yield World(running, owns_flags=True)
 
 

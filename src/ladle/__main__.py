@@ -1,5 +1,5 @@
 import sys
 
-from ladle.cli import main
+from ladle.entry import main
 
 sys.exit(main())

@@ -17,40 +17,53 @@ from starlette.routing import BaseRoute
 from ladle.actions.system_buildpacks import install_at_startup
 from ladle.api import (
     app_env,
+    app_usage_events,
     apps,
+    audit_events,
     buildpacks,
     builds,
     current_droplet,
     deployments,
     domains,
     droplets,
+    env_var_groups,
     feature_flags,
     jobs,
     log_cache,
     manifests,
+    marketplace,
+    openapi,
+    organization_quotas,
     organizations,
     packages,
+    platform,
     process_stats,
     processes,
     resource_matches,
     roles,
     root,
     routes,
+    service_bindings,
+    service_instances,
     sidecars,
+    space_quotas,
     spaces,
     stacks,
     tasks,
     uaa,
     users,
+    v2,
 )
 from ladle.api.deps import Deps
 from ladle.api.middleware import RequestIdMiddleware
+from ladle.api.route_index import IndexedRouter
 from ladle.api.routing import error_response
 from ladle.auth.keys import load_or_create_signing_key
 from ladle.auth.tokens import ExternalUaaVerifier, LocalVerifier, TokenIssuer, TokenVerifier
 from ladle.bootstrap import ensure_admin
 from ladle.config import Settings
 from ladle.errors import CFError
+from ladle.heap import settle_after_start
 from ladle.router.process import start_router_process
 from ladle.services import build_services
 from ladle.urls import Urls
@@ -69,7 +82,7 @@ def build_deps(settings: Settings) -> Deps:
         verifier = ExternalUaaVerifier(settings.uaa_url)
     else:
         ensure_admin(settings, services.db)
-        key = load_or_create_signing_key(settings.data_dir)
+        key = load_or_create_signing_key(settings.data_dir, settings.token_signing_key_file)
         issuer = TokenIssuer(key, settings.token_server_url, settings.access_token_ttl, settings.refresh_token_ttl)
         verifier = LocalVerifier(key)
     install_at_startup(settings, services.db, services.blobstores)
@@ -81,8 +94,8 @@ def build_deps(settings: Settings) -> Deps:
 
 def _routes(deps: Deps) -> list[BaseRoute]:
     resources: list[BaseRoute] = []
-    if deps.issuer is not None:
-        resources += uaa.routes()
+    uaa_routes = uaa.routes() if deps.issuer is not None else []
+    resources += uaa_routes
     for module in (
         organizations,
         spaces,
@@ -108,9 +121,25 @@ def _routes(deps: Deps) -> list[BaseRoute]:
         users,
         feature_flags,
         jobs,
+        service_instances,
+        service_bindings,
+        marketplace,
+        env_var_groups,
+        v2,
+        audit_events,
+        organization_quotas,
+        space_quotas,
+        platform,
+        app_usage_events,
     ):
         resources += module.routes()
-    return [*root.routes(resources), *resources]
+    served = [*root.routes(resources), *resources]
+    # The token server is UAA's API and /v2 is the v2 API, each with its own error shape: not
+    # part of the v3 document.
+    documented = [
+        route for route in served if route not in uaa_routes and not getattr(route, "path", "").startswith("/v2/")
+    ]
+    return [*served, *openapi.routes(documented)]
 
 
 async def _not_found(_request: Request, _exc: Exception) -> Response:
@@ -125,7 +154,9 @@ async def _http_error(request: Request, exc: Exception) -> Response:
     return error_response(CFError("InvalidRequest")) if status < 500 else error_response(CFError("ServerError"))
 
 
-def create_app(settings: Settings, deps: Deps | None = None) -> Starlette:
+def create_app(settings: Settings, deps: Deps | None = None, *, own_process: bool = False) -> Starlette:
+    """The API. ``own_process`` when the app is all its process serves (``ladle serve``), not a
+    guest in another's (a test's): its start-up heap is then frozen (:mod:`ladle.heap`)."""
     deps = deps or build_deps(settings)
 
     @contextlib.asynccontextmanager
@@ -139,6 +170,8 @@ def create_app(settings: Settings, deps: Deps | None = None) -> Starlette:
                 log.info("router started", extra={"url": router.url})
             else:
                 log.error("the router did not start", extra={"url": router.url})
+        if own_process:
+            settle_after_start()
         log.info("ladle ready", extra={"url": deps.urls.base, "database": deps.db.engine.url.get_backend_name()})
         try:
             yield
@@ -149,10 +182,9 @@ def create_app(settings: Settings, deps: Deps | None = None) -> Starlette:
 
     app = Starlette(
         debug=False,
-        routes=_routes(deps),
         middleware=[Middleware(RequestIdMiddleware)],
         exception_handlers={HTTPException: _http_error},
-        lifespan=lifespan,
     )
+    app.router = IndexedRouter(routes=_routes(deps), lifespan=lifespan)
     app.state.deps = deps
     return app

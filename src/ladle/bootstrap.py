@@ -7,14 +7,15 @@ import os
 import sys
 from pathlib import Path
 
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 from sqlalchemy.exc import IntegrityError
 
 from ladle.auth.passwords import generate_password, hash_password, verify_password
 from ladle.auth.tokens import ADMIN_USER_SCOPES
 from ladle.config import Settings
 from ladle.db import migrate
-from ladle.db.models import Domain, Stack, User
+from ladle.db.models import Domain, Organization, OrganizationQuota, Stack, User
+from ladle.db.quotas import DEFAULT_QUOTA_LIMITS, DEFAULT_QUOTA_NAME, default_organization_quota
 from ladle.db.session import Database
 from ladle.private_data import make_private
 
@@ -29,6 +30,7 @@ def prepare_database(settings: Settings, db: Database) -> None:
     migrate.upgrade(db.engine)
     ensure_default_stack(settings, db)
     ensure_default_domain(settings, db)
+    ensure_default_quota(db)
     # The database file (and its journal) may have just been created: private too.
     for name in ("ladle.db", "ladle.db-wal", "ladle.db-shm"):
         path = settings.data_dir / name
@@ -55,6 +57,23 @@ def ensure_default_domain(settings: Settings, db: Database) -> None:
                 s.commit()
             except IntegrityError:
                 s.rollback()  # another server created it at the same moment
+
+
+def ensure_default_quota(db: Database) -> None:
+    """Cloud Controller's ``default`` organization quota, which every org without one gets."""
+    with db.session() as s:
+        quota = default_organization_quota(s)
+        if quota is None:
+            quota = OrganizationQuota(name=DEFAULT_QUOTA_NAME, **DEFAULT_QUOTA_LIMITS)
+            s.add(quota)
+            try:
+                s.commit()
+            except IntegrityError:
+                s.rollback()  # another server created it at the same moment
+                quota = default_organization_quota(s)
+                assert quota is not None
+        s.execute(update(Organization).where(Organization.quota_guid.is_(None)).values(quota_guid=quota.guid))
+        s.commit()
 
 
 def _write_secret(path: Path, secret: str) -> None:

@@ -1,8 +1,11 @@
-"""The ``ladle`` command: ``serve``, ``router``, ``db upgrade``, ``user add``, ``buildpacks install-defaults``."""
+"""The ``ladle`` command: ``serve``, ``worker``, ``router``, ``db upgrade``, ``user add``,
+``buildpacks install-defaults``, and the client commands of ``ladle.client`` (``login``, ``push``,
+``apps``, ...)."""
 
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import getpass
 import os
 import sys
@@ -10,6 +13,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from ladle import __version__
+from ladle.client import COMMANDS as CLIENT_COMMANDS
 from ladle.config import ConfigError, Settings
 from ladle.private_data import PRIVATE_UMASK, make_private
 
@@ -30,6 +34,7 @@ def _settings(args: argparse.Namespace) -> Settings:
 def _serve(args: argparse.Namespace) -> int:
     import uvicorn
 
+    from ladle.api.http_server import raise_open_files_limit, uvicorn_config
     from ladle.app import create_app
     from ladle.logs import configure_logging
 
@@ -37,16 +42,44 @@ def _serve(args: argparse.Namespace) -> int:
     configure_logging(settings.log_level, settings.log_format)
     # Everything the server writes (database, keys, blobs, scratch) is for its own user only.
     os.umask(PRIVATE_UMASK)
-    app = create_app(settings)
-    uvicorn.run(
-        app,
-        host=settings.host,
-        port=settings.port,
-        log_config=None,
-        access_log=False,
-        lifespan="on",
-        timeout_graceful_shutdown=5,
-    )
+    raise_open_files_limit()
+    app = create_app(settings, own_process=True)
+    server = uvicorn.Server(uvicorn_config(app, settings))
+    server.run()
+    return 0 if server.started else 3  # uvicorn's own exit status for a server that never started
+
+
+def _worker(args: argparse.Namespace) -> int:
+    """Run jobs from the broker; imports no web code (tests/unit/test_worker_imports.py)."""
+    from ladle.heap import settle_after_start
+    from ladle.jobs.celery_executor import QUEUES, CeleryExecutor
+    from ladle.logs import configure_logging
+    from ladle.services import build_services
+
+    # A worker stages and runs jobs; app instances are run by `ladle serve` nodes.
+    settings = dataclasses.replace(_settings(args), runner="none")
+    if settings.executor != "celery":
+        raise ConfigError("ladle worker takes jobs from a broker: set LADLE_EXECUTOR=celery and LADLE_BROKER_URL")
+    if settings.blobstore == "local" or not settings.database_url:
+        # Its own data directory is private to it: jobs must find their bits and rows elsewhere.
+        raise ConfigError(
+            "ladle worker shares the API's database and blobs: set LADLE_DATABASE_URL and LADLE_BLOBSTORE=s3"
+        )
+    queues = [q.strip() for q in args.queues.split(",") if q.strip()]
+    unknown = sorted(set(queues) - set(QUEUES))
+    if not queues or unknown:
+        raise ConfigError(f"--queues takes a comma-separated list of {', '.join(QUEUES)}")
+    configure_logging(settings.log_level, settings.log_format)
+    os.umask(PRIVATE_UMASK)
+    make_private(settings.data_dir)
+    services = build_services(settings)
+    assert isinstance(services.executor, CeleryExecutor)
+    services.start()
+    settle_after_start()
+    try:
+        services.executor.consume(queues, args.concurrency or settings.job_workers, name=services.node_id)
+    finally:
+        services.stop()
     return 0
 
 
@@ -105,10 +138,10 @@ def _user_add(args: argparse.Namespace) -> int:
 
 def _install_defaults(args: argparse.Namespace) -> int:
     from ladle.actions.system_buildpacks import install_system_buildpacks
-    from ladle.blobstore import local_blobstores
     from ladle.bootstrap import ensure_default_stack
     from ladle.db import migrate
     from ladle.db.session import Database
+    from ladle.services import make_blobstores, node_id
 
     settings = _settings(args)
     settings.data_dir.mkdir(parents=True, exist_ok=True)
@@ -116,7 +149,7 @@ def _install_defaults(args: argparse.Namespace) -> int:
     try:
         migrate.upgrade(db.engine)
         ensure_default_stack(settings, db)
-        outcomes = install_system_buildpacks(settings, db, local_blobstores(settings.blobstore_root), restore=True)
+        outcomes = install_system_buildpacks(settings, db, make_blobstores(settings, node_id(settings)), restore=True)
     finally:
         db.dispose()
     for outcome in outcomes:
@@ -128,7 +161,11 @@ def _install_defaults(args: argparse.Namespace) -> int:
 
 
 def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="ladle", description="A Cloud Foundry v3-compatible platform API.")
+    parser = argparse.ArgumentParser(
+        prog="ladle",
+        description="A Cloud Foundry v3-compatible platform API.",
+        epilog="Client commands (ladle COMMAND --help): " + ", ".join(sorted(CLIENT_COMMANDS)),
+    )
     parser.add_argument("--version", action="version", version=f"ladle {__version__}")
     common = argparse.ArgumentParser(add_help=False)
     common.add_argument("--data-dir", help="where the database, blobs and keys live (LADLE_DATA_DIR)")
@@ -140,6 +177,13 @@ def _parser() -> argparse.ArgumentParser:
     serve.add_argument("--port", type=int, help="port to listen on (default 8080)")
     serve.add_argument("--external-url", help="base of every absolute link (LADLE_EXTERNAL_URL)")
     serve.set_defaults(run=_serve)
+
+    worker = sub.add_parser("worker", parents=[common], help="run jobs (staging, uploads, deletes) from the broker")
+    worker.add_argument(
+        "--queues", default="staging,default", help="queues to take jobs from: staging, default (default both)"
+    )
+    worker.add_argument("--concurrency", type=int, help="jobs run at once (default LADLE_JOB_WORKERS)")
+    worker.set_defaults(run=_worker)
 
     router = sub.add_parser("router", help="run the router alone, with routes from a file")
     router.add_argument("--routes", required=True, help="JSON or YAML route table, re-read when it changes")
@@ -179,7 +223,9 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    args = _parser().parse_args(argv)
+    """The server's commands (``ladle.entry`` hands the client's to ``ladle.client``)."""
+    arguments = list(sys.argv[1:] if argv is None else argv)
+    args = _parser().parse_args(arguments)
     try:
         return int(args.run(args))
     except ConfigError as exc:

@@ -16,7 +16,12 @@ def utcnow() -> datetime:
 
 
 def format_timestamp(value: datetime | None) -> str | None:
-    return None if value is None else value.strftime(TIMESTAMP_FORMAT)
+    # isoformat is several times cheaper than strftime, and every resource shows two of these.
+    if value is None:
+        return None
+    if value.tzinfo is not None:
+        value = value.astimezone(UTC).replace(tzinfo=None)
+    return value.isoformat(sep="T", timespec="seconds") + "Z"
 
 
 def parse_timestamp(text: str) -> datetime:

@@ -7,19 +7,24 @@ one value it needs) from its caller.
 from __future__ import annotations
 
 import dataclasses
+import hashlib
 import ipaddress
 import os
+import re
+import socket
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-__all__ = ["BLOBSTORES", "EXECUTORS", "ConfigError", "Settings", "default_data_dir"]
+__all__ = ["BLOBSTORES", "BLOB_KINDS", "EXECUTORS", "ConfigError", "Settings", "default_data_dir"]
 
 GIB = 1024 * 1024 * 1024
 # The backends each part can be built with (ladle.services picks them).
-BLOBSTORES = ("local",)
-EXECUTORS = ("inprocess",)
+BLOBSTORES = ("local", "s3")
+EXECUTORS = ("inprocess", "celery")
+# The kinds of blob, each a store of its own (a bucket, or a prefix of one).
+BLOB_KINDS = ("packages", "droplets", "buildpacks", "resources", "buildpack_cache", "uploads")
 
 
 class ConfigError(ValueError):
@@ -55,19 +60,71 @@ class Settings:
     router_poll_interval: float = 0.2
     data_dir: Path = field(default_factory=lambda: default_data_dir(os.environ))
     database_url: str = ""
+    # Connections each process keeps open to PostgreSQL (it may open twice as many more under
+    # load): N API processes and M workers need (N + M) x 3 x this below max_connections.
+    database_pool_size: int = 10
     external_url: str = ""
     admin_password: str | None = None
     # Verify tokens of an external UAA (its /token_keys) instead of running the embedded one.
     uaa_url: str | None = None
+    # The embedded token server's RSA key (default: in the data directory, made on first start).
+    # Every API process of one deployment must use the same key.
+    token_signing_key_file: Path | None = None
     access_token_ttl: int = 7200
     refresh_token_ttl: int = 30 * 24 * 3600
     job_workers: int = 4
+    # Hostile clients: the request line and headers together may not exceed max_header_bytes (431)
+    # and must arrive within header_timeout seconds of a connection opening or a request starting
+    # (else the connection is closed); an idle keep-alive connection closes after keep_alive_timeout.
+    # A request body must keep arriving: no gap longer than body_timeout seconds, and after that
+    # long an average of at least body_min_rate bytes a second (else 408).
+    max_header_bytes: int = 64 * 1024
+    header_timeout: float = 20.0
+    keep_alive_timeout: int = 5
+    body_timeout: float = 60.0
+    body_min_rate: int = 1024
     # Where blobs are kept ("local": files under the data directory).
     blobstore: str = "local"
-    # What runs jobs ("inprocess": threads of the server).
+    # S3 (blobstore "s3"): the endpoint (empty: AWS), region and credentials (empty: boto3's own
+    # chain: environment, ~/.aws, instance role).
+    s3_endpoint_url: str = ""
+    s3_region: str = "us-east-1"
+    s3_access_key_id: str | None = None
+    s3_secret_access_key: str | None = None
+    # "auto", "path" (most S3-compatible servers) or "virtual".
+    s3_addressing_style: str = "auto"
+    # One bucket holding every kind under "<s3_prefix><kind>/" ...
+    s3_bucket: str = ""
+    s3_prefix: str = ""
+    # ... and/or a bucket per kind, "kind=bucket" pairs (kinds: packages, droplets, buildpacks,
+    # resources, buildpack_cache, uploads), e.g. "packages=cc-packages,droplets=cc-droplets".
+    s3_buckets: tuple[str, ...] = ()
+    # Create missing buckets at start-up (development and tests; production buckets are made
+    # by whoever owns the account).
+    s3_create_buckets: bool = False
+    # Downloads: "redirect" (a pre-signed URL, as Cloud Controller does) or "stream" (the API
+    # streams the bytes, for clients that cannot reach the S3 endpoint).
+    s3_download: str = "redirect"
+    s3_presign_ttl: int = 3600
+    # Multipart uploads: part size (at least 5 MiB) and parts sent at once.
+    s3_part_size: int = 16 * 1024 * 1024
+    s3_parallel: int = 4
+    # What runs jobs ("inprocess": threads of the server; "celery": workers fed by a broker).
     executor: str = "inprocess"
+    # Celery: the broker (redis://host:port/db or amqp://user:pass@host:port/vhost) and the
+    # prefix of Ladle's queue names ("<prefix>.staging", "<prefix>.default").
+    broker_url: str = ""
+    celery_queue_prefix: str = "ladle"
+    # How long a job's claim lasts without renewal: a worker that dies is noticed this late.
+    job_lease_seconds: int = 60
+    # Seconds between sweeps for jobs nobody runs (lost on the way, or their worker died).
+    job_sweep_interval: float = 10.0
+    # A job the broker took but no worker claimed this long after is sent again (the broker may
+    # have lost it); a second delivery runs nothing twice.
+    job_requeue_seconds: int = 300
     log_level: str = "info"
-    log_format: str = "json"
+    # "auto": plain text when stderr is a terminal (a person reading), JSON lines otherwise.
+    log_format: str = "auto"
     default_stack: str = "cflinuxfs4"
     # The shared domain apps get routes under by default; "*.localhost" names resolve to loopback
     # in browsers and curl, so routes work on a laptop with no DNS set up.
@@ -129,6 +186,8 @@ class Settings:
     # a loopback, link-local or private address is reached only if it is listed here or below.
     insecure_docker_registries: tuple[str, ...] = ()
     private_docker_registries: tuple[str, ...] = ()
+    # The most a docker image may download (its layers, compressed) and unpack to (its files), each.
+    max_docker_image_size: int = 4 * GIB
     # Which runner runs app instances and tasks: "local" (this machine) or "none" (a node that only
     # serves the API and stages).
     runner: str = "local"
@@ -151,6 +210,12 @@ class Settings:
         return self.max_package_size + self.max_package_size // 10 + 16 * 1024 * 1024
 
     @property
+    def node_id(self) -> str:
+        """This host and data directory, in characters safe in file names and keys."""
+        host = re.sub(r"[^A-Za-z0-9_-]", "_", socket.gethostname()) or "host"
+        return f"{host}-{hashlib.sha1(str(self.data_dir).encode()).hexdigest()[:8]}"
+
+    @property
     def blobstore_root(self) -> Path:
         return self.data_dir / "blobs"
 
@@ -162,6 +227,24 @@ class Settings:
     def token_server_url(self) -> str:
         """Where clients log in: an external UAA if configured, else our own port."""
         return (self.uaa_url or self.effective_external_url).rstrip("/")
+
+    def s3_locations(self) -> dict[str, tuple[str, str]]:
+        """Each kind of blob's (bucket, key prefix) under the s3_* settings."""
+        named: dict[str, str] = {}
+        for pair in self.s3_buckets:
+            kind, sep, bucket = pair.partition("=")
+            if not sep or kind.strip() not in BLOB_KINDS or not bucket.strip():
+                raise ConfigError(f"s3_buckets: expected kind=bucket with a kind of {', '.join(BLOB_KINDS)}: {pair!r}")
+            named[kind.strip()] = bucket.strip()
+        locations: dict[str, tuple[str, str]] = {}
+        for kind in BLOB_KINDS:
+            if kind in named:
+                locations[kind] = (named[kind], self.s3_prefix)
+            elif self.s3_bucket:
+                locations[kind] = (self.s3_bucket, f"{self.s3_prefix}{kind}/")
+            else:
+                raise ConfigError(f"blobstore 's3' needs s3_bucket or a bucket for {kind} in s3_buckets")
+        return locations
 
     @classmethod
     def from_sources(cls, env: Mapping[str, str], **overrides: Any) -> Settings:
@@ -194,16 +277,34 @@ class Settings:
             raise ConfigError(f"router_port out of range: {self.router_port}")
         if not 0 < self.router_poll_interval <= 60:
             raise ConfigError("router_poll_interval must be between 0 and 60 seconds")
+        if self.database_pool_size < 1:
+            raise ConfigError("database_pool_size must be at least 1")
+        if self.max_header_bytes < 1024:
+            raise ConfigError("max_header_bytes must be at least 1024")
+        if self.header_timeout <= 0 or self.body_timeout <= 0 or self.keep_alive_timeout < 1:
+            raise ConfigError("header_timeout, body_timeout and keep_alive_timeout must be positive")
         if self.job_workers < 1:
             raise ConfigError("job_workers must be at least 1")
         if self.blobstore not in BLOBSTORES:
             raise ConfigError(f"blobstore must be one of {', '.join(BLOBSTORES)}")
         if self.executor not in EXECUTORS:
             raise ConfigError(f"executor must be one of {', '.join(EXECUTORS)}")
+        if self.blobstore == "s3":
+            self.s3_locations()
+            if self.s3_download not in {"redirect", "stream"}:
+                raise ConfigError("s3_download must be 'redirect' or 'stream'")
+            if self.s3_part_size < 5 * 1024 * 1024:
+                raise ConfigError("s3_part_size must be at least 5 MiB (5242880)")
+            if self.s3_parallel < 1:
+                raise ConfigError("s3_parallel must be at least 1")
+        if self.executor == "celery" and not self.broker_url:
+            raise ConfigError("executor 'celery' needs broker_url (redis://... or amqp://...)")
+        if self.job_lease_seconds < 3 or self.job_sweep_interval <= 0:
+            raise ConfigError("job_lease_seconds must be at least 3 and job_sweep_interval positive")
         if self.runner not in {"local", "none"}:
             raise ConfigError("runner must be 'local' or 'none'")
-        if self.log_format not in {"json", "text"}:
-            raise ConfigError("log_format must be 'json' or 'text'")
+        if self.log_format not in {"auto", "json", "text"}:
+            raise ConfigError("log_format must be 'auto', 'json' or 'text'")
         if self.max_package_size < 1:
             raise ConfigError("max_package_size must be positive")
         if self.max_retained_packages < 1 or self.max_retained_droplets < 1:
@@ -227,6 +328,7 @@ def _convert(name: str, annotation: object, raw: str) -> Any:
         "int | None": lambda v: int(v) if v else None,
         "bool": _bool,
         "Path": lambda v: Path(v).expanduser(),
+        "Path | None": lambda v: Path(v).expanduser() if v else None,
         "str | None": lambda v: v or None,
         "str": str,
         "tuple[str, ...]": lambda v: tuple(item.strip() for item in v.split(",") if item.strip()),

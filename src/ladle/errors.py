@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-__all__ = ["ERRORS", "CFError", "CFErrorList", "ErrorSpec", "render_error"]
+__all__ = ["ERRORS", "CFError", "CFErrorList", "ErrorSpec", "render_error", "render_v2_error"]
 
 
 @dataclass(frozen=True)
@@ -32,9 +32,20 @@ ERRORS: dict[str, ErrorSpec] = {
     "InvalidRequest": ErrorSpec(10004, 400, "The request is invalid"),
     "BadQueryParameter": ErrorSpec(10005, 400, "The query parameter is invalid: {}"),
     "UnprocessableEntity": ErrorSpec(10008, 422, "{}"),
+    # Limits on hostile clients (api/http_server.py, api/body.py). Cloud Controller leaves them to
+    # its nginx, which answers in HTML; Ladle answers in the envelope, with InvalidRequest's code.
+    "HeadersTooLarge": ErrorSpec(10004, 431, "The request line and headers are too large"),
+    "RequestTimeout": ErrorSpec(10004, 408, "The request body did not arrive in time"),
     "ResourceNotFound": ErrorSpec(10010, 404, "{}"),
     "UniquenessError": ErrorSpec(10016, 422, "{}"),
     "OrgSuspended": ErrorSpec(10017, 403, "The organization is suspended"),
+    # Errors only the v2 endpoints the v7 CLI's service commands call answer with.
+    "SpaceNotFound": ErrorSpec(40004, 404, "The app space could not be found: {}"),
+    "ServiceInstanceNameTaken": ErrorSpec(60002, 400, "The service instance name is taken: {}"),
+    "ServiceInstanceInvalid": ErrorSpec(60003, 400, "The service instance is invalid: {}"),
+    "ServiceInstanceNotFound": ErrorSpec(60004, 404, "The service instance could not be found: {}"),
+    "ServiceBindingAppServiceTaken": ErrorSpec(90003, 400, "{}"),
+    "AppNotFound": ErrorSpec(100004, 404, "The app could not be found: {}"),
     "PackageBitsAlreadyUploaded": ErrorSpec(
         150004,
         400,
@@ -133,3 +144,8 @@ def render_error(errors: Sequence[CFError]) -> dict[str, object]:
     """The ``{"errors": [...]}`` envelope for one or more errors."""
     flat = [item for e in errors for item in (e.errors if isinstance(e, CFErrorList) else [e])]
     return {"errors": [e.to_dict() for e in flat]}
+
+
+def render_v2_error(error: CFError) -> dict[str, object]:
+    """The v2 API's error body: one error, ``{"code", "description", "error_code"}``."""
+    return {"code": error.spec.code, "description": error.detail, "error_code": f"CF-{error.name}"}

@@ -6,8 +6,9 @@ import json
 import logging
 import sys
 from datetime import UTC, datetime
+from typing import TextIO
 
-__all__ = ["configure_logging"]
+__all__ = ["configure_logging", "resolve_format"]
 
 # Attributes every LogRecord has; anything else on a record came from ``extra=`` and is data.
 _STANDARD = set(vars(logging.makeLogRecord({}))) | {"message", "asctime", "taskName", "color_message"}
@@ -40,9 +41,19 @@ class TextFormatter(logging.Formatter):
         return line
 
 
+def resolve_format(fmt: str, stream: TextIO) -> str:
+    """``auto`` is text for a terminal and JSON for anything else (a file, a pipe, a collector)."""
+    if fmt != "auto":
+        return fmt
+    try:
+        return "text" if stream.isatty() else "json"
+    except (AttributeError, ValueError):
+        return "json"
+
+
 def configure_logging(level: str, fmt: str) -> None:
     handler = logging.StreamHandler(sys.stderr)
-    handler.setFormatter(JsonFormatter() if fmt == "json" else TextFormatter())
+    handler.setFormatter(JsonFormatter() if resolve_format(fmt, sys.stderr) == "json" else TextFormatter())
     for name in ("ladle", "uvicorn.error"):
         logger = logging.getLogger(name)
         logger.handlers[:] = [handler]

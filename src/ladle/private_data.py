@@ -5,10 +5,10 @@ signing key, the admin password and every package and droplet. It is created 070
 serve`` sets a umask of 077 so everything Ladle writes in it is 0600 (directories 0700); and a
 directory left looser by an older Ladle or by hand is tightened at start, with a log line.
 
-The exceptions are the unpacked admin buildpacks (``cache/buildpacks``) and the unpacked
-droplets instances run (``runner/droplets``): the sandbox's uid must read them, through the
-sandbox's own mounts, so they stay readable by everyone, within the 0700 data directory that no
-other user can enter.
+The exceptions are the unpacked admin buildpacks (``cache/buildpacks``), and the unpacked
+droplets and docker images instances run (``runner/droplets``, ``runner/images``): the
+sandbox's uid must read them, through the sandbox's own mounts, so they stay readable by
+everyone, within the 0700 data directory that no other user can enter.
 """
 
 from __future__ import annotations
@@ -23,7 +23,7 @@ __all__ = ["PRIVATE_UMASK", "SHARED_WITH_SANDBOX", "make_private", "share_with_s
 log = logging.getLogger("ladle")
 
 PRIVATE_UMASK = 0o077
-SHARED_WITH_SANDBOX = (Path("cache") / "buildpacks", Path("runner") / "droplets")
+SHARED_WITH_SANDBOX = (Path("cache") / "buildpacks", Path("runner") / "droplets", Path("runner") / "images")
 
 
 def make_private(data_dir: Path) -> int:

@@ -9,9 +9,6 @@ app runner, a router) gets its ``make_*`` function here, chosen by a setting the
 
 from __future__ import annotations
 
-import hashlib
-import re
-import socket
 from dataclasses import dataclass
 from datetime import timedelta
 
@@ -80,22 +77,31 @@ class Services:
 
 def node_id(settings: Settings) -> str:
     """This host and data directory, in characters safe in file names and keys."""
-    host = re.sub(r"[^A-Za-z0-9_-]", "_", socket.gethostname()) or "host"
-    return f"{host}-{hashlib.sha1(str(settings.data_dir).encode()).hexdigest()[:8]}"
+    return settings.node_id
 
 
 def make_blobstores(settings: Settings, node: str) -> Blobstores:
     match settings.blobstore:
         case "local":
             return local_blobstores(settings.blobstore_root, node)
+        case "s3":
+            # Imported here: boto3 costs a node on local blobs start-up time for nothing.
+            from ladle.blobstore.s3 import s3_blobstores
+
+            return s3_blobstores(settings)
         case other:
             raise ConfigError(f"unknown blobstore {other!r}")
 
 
-def make_executor(settings: Settings) -> Executor:
+def make_executor(settings: Settings, db: Database) -> Executor:
     match settings.executor:
         case "inprocess":
             return InProcessExecutor(workers=settings.job_workers)
+        case "celery":
+            # Imported here: Celery and its broker clients are only for nodes that use them.
+            from ladle.jobs.celery_executor import CeleryExecutor
+
+            return CeleryExecutor(settings, db)
         case other:
             raise ConfigError(f"unknown executor {other!r}")
 
@@ -108,6 +114,9 @@ def make_app_runner(settings: Settings, db: Database, blobstores: Blobstores, no
                 work_dir=settings.data_dir / "runner",
                 cf_api=settings.effective_external_url,
                 sandbox=SandboxConfig.from_settings(settings),
+                insecure_docker_registries=settings.insecure_docker_registries,
+                private_docker_registries=settings.private_docker_registries,
+                max_docker_image_size=settings.max_docker_image_size,
             )
             return LocalRunner(db, blobstores.droplets, options)
         case "none":
@@ -136,12 +145,18 @@ def periodic_tasks(db: Database, blobstores: Blobstores, settings: Settings) -> 
 
 def build_services(settings: Settings) -> Services:
     """Every part, migrated and wired, not yet started."""
-    db = Database(settings.effective_database_url)
+    db = Database(settings.effective_database_url, pool_size=settings.database_pool_size)
     prepare_database(settings, db)
     node = node_id(settings)
     blobstores = make_blobstores(settings, node)
-    executor = make_executor(settings)
+    executor = make_executor(settings, db)
     runner = JobRunner(db, settings, blobstores, job_kinds(), node, executor=executor)
-    housekeeping = Housekeeping(runner, executor, periodic_tasks(db, blobstores, settings))
+    housekeeping = Housekeeping(
+        runner,
+        executor,
+        periodic_tasks(db, blobstores, settings),
+        sweep_interval=settings.job_sweep_interval,
+        cluster=db,
+    )
     app_runner = make_app_runner(settings, db, blobstores, node)
     return Services(settings, node, db, blobstores, executor, runner, housekeeping, app_runner)

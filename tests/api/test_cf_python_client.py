@@ -9,8 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import DATABASES
-from tests.support.server import ADMIN_PASSWORD, RunningServer, run_server
+from tests.support.server import ADMIN_PASSWORD, DATABASES, RunningServer, run_server
 from tests.support.venvs import client_venv
 
 FLOW = Path(__file__).resolve().parent.parent / "clients" / "cf_python_client_flow.py"

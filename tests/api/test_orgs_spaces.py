@@ -15,18 +15,21 @@ def test_org_create_show_update(world: World) -> None:
     assert r.status_code == 201, r.text
     org = r.json()
     g = org["guid"]
+    # Every new org gets the default organization quota.
+    default = world.admin.get("/v3/organization_quotas", params={"names": "default"}).json()["resources"][0]
     assert org == {
         "guid": ANY_GUID,
         "created_at": ANY_TIMESTAMP,
         "updated_at": ANY_TIMESTAMP,
         "name": name,
         "suspended": False,
-        "relationships": {"quota": {"data": None}},
+        "relationships": {"quota": {"data": {"guid": default["guid"]}}},
         "metadata": {"labels": {"a": "b"}, "annotations": {}},
         "links": {
             "self": {"href": f"{base}/v3/organizations/{g}"},
             "domains": {"href": f"{base}/v3/organizations/{g}/domains"},
             "default_domain": {"href": f"{base}/v3/organizations/{g}/domains/default"},
+            "quota": {"href": f"{base}/v3/organization_quotas/{default['guid']}"},
         },
     }
     assert world.admin.get(f"/v3/organizations/{g}").json() == org

@@ -33,7 +33,9 @@ def test_v3_root_lists_the_collections_served(world: World) -> None:
     base = world.server.url
     body = httpx.get(f"{base}/v3").json()
     served = [
+        "app_usage_events",
         "apps",
+        "audit_events",
         "buildpacks",
         "builds",
         "deployments",
@@ -41,13 +43,22 @@ def test_v3_root_lists_the_collections_served(world: World) -> None:
         "droplets",
         "feature_flags",
         "info",
+        "isolation_segments",
         "organizations",
+        "organization_quotas",
         "packages",
         "processes",
         "resource_matches",
         "roles",
         "routes",
+        "security_groups",
+        "service_brokers",
+        "service_instances",
+        "service_credential_bindings",
+        "service_offerings",
+        "service_plans",
         "spaces",
+        "space_quotas",
         "stacks",
         "tasks",
         "users",
@@ -84,7 +95,7 @@ def test_info_and_healthz(world: World) -> None:
 
 
 def test_unknown_routes_are_cf_not_found(world: World) -> None:
-    for method, path in (("GET", "/v3/nope"), ("POST", "/v3/info"), ("GET", "/v2/info"), ("PUT", "/v3/apps")):
+    for method, path in (("GET", "/v3/nope"), ("POST", "/v3/info"), ("GET", "/v2/organizations"), ("PUT", "/v3/apps")):
         r = world.admin.request(method, path)
         assert r.status_code == 404, path
         assert r.json() == {"errors": [{"detail": "Unknown request", "title": "CF-NotFound", "code": 10000}]}

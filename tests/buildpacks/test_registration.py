@@ -5,8 +5,10 @@ same data dir and database, as an operator runs them.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
+import signal
 import subprocess
 import sys
 import time
@@ -19,14 +21,14 @@ import httpx
 import pytest
 
 from tests.support.cf import Api, login
-from tests.support.server import drop_database, fresh_database_url
+from tests.support.server import DATABASES, drop_database, fresh_database_url
 from tests.support.services import free_port
 
 LADLE = str(Path(sys.executable).parent / "ladle")
 SYSTEM_PATH = "/usr/local/bin:/usr/bin:/bin"
 
 
-@pytest.fixture(params=["sqlite", "postgresql"])
+@pytest.fixture(params=DATABASES)
 def database(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
     name = f"ladle_test_sysbp_{os.environ.get('PYTEST_XDIST_WORKER', 'main')}"
     url = fresh_database_url(request.param, name, tmp_path)
@@ -51,6 +53,9 @@ def serving(data_dir: Path, database: str, *, jail: Sequence[str] = ()) -> Itera
             env=ladle_env(database),
             stdout=out,
             stderr=subprocess.STDOUT,
+            # A group of its own: under a jail command the server is bwrap's child, and a signal to
+            # bwrap alone would leave it running.
+            start_new_session=True,
         )
     url = f"http://127.0.0.1:{port}"
     try:
@@ -65,8 +70,19 @@ def serving(data_dir: Path, database: str, *, jail: Sequence[str] = ()) -> Itera
             time.sleep(0.05)
         yield Api(url, login(url, "admin", "pw")["access_token"]), log
     finally:
-        process.terminate()
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(process.pid, signal.SIGTERM)
         process.wait(timeout=15)
+        # bwrap may end before the server it started: wait until the whole group is gone.
+        deadline = time.monotonic() + 15
+        while time.monotonic() < deadline:
+            try:
+                os.killpg(process.pid, 0)
+            except ProcessLookupError:
+                break
+            time.sleep(0.05)
+        else:
+            os.killpg(process.pid, signal.SIGKILL)
 
 
 def buildpacks(api: Api) -> list[tuple[str, int, bool]]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import stat
 import subprocess
@@ -15,7 +16,7 @@ import httpx
 import pytest
 
 from tests.support.cf import login
-from tests.support.server import drop_database, fresh_database_url
+from tests.support.server import DATABASES, drop_database, fresh_database_url
 from tests.support.services import free_port, wait_until_serving
 
 LADLE = str(Path(sys.executable).parent / "ladle")
@@ -61,8 +62,11 @@ def test_first_start_creates_db_and_admin_password(tmp_path: Path) -> None:
         assert tokens["access_token"]
         key_mode = stat.S_IMODE((data_dir / "token-signing-key.pem").stat().st_mode)
         assert key_mode == 0o600
-    out, _ = proc.communicate()
+    out, err = proc.communicate()
     assert password in out  # printed once, at first start
+    # The server and its router each froze their start-up heap (ladle.heap), before serving.
+    frozen = [json.loads(line) for line in err.splitlines() if "start-up heap frozen" in line]
+    assert len(frozen) == 2 and all(entry["objects"] > 10_000 for entry in frozen), err
     assert (data_dir / "ladle.db").exists()
 
     # A second start keeps the password and says nothing about it.
@@ -111,7 +115,47 @@ def test_bad_configuration_is_reported(tmp_path: Path) -> None:
     assert "LADLE_PORT" in result.stderr
 
 
-@pytest.mark.parametrize("kind", ["sqlite", "postgresql"])
+@pytest.mark.parametrize(
+    ("settings", "complaint"),
+    [
+        ({}, "set LADLE_EXECUTOR=celery and LADLE_BROKER_URL"),
+        ({"LADLE_EXECUTOR": "celery"}, "executor 'celery' needs broker_url"),
+        (
+            {"LADLE_EXECUTOR": "celery", "LADLE_BROKER_URL": "redis://127.0.0.1:1/0"},
+            "set LADLE_DATABASE_URL and LADLE_BLOBSTORE=s3",
+        ),
+    ],
+)
+def test_a_worker_without_shared_services_refuses_to_start(
+    tmp_path: Path, settings: dict[str, str], complaint: str
+) -> None:
+    result = subprocess.run(
+        [LADLE, "worker", "--data-dir", str(tmp_path)],
+        env=env_without_ladle(**settings),
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert result.returncode == 2, result.stderr
+    assert complaint in result.stderr
+    result = subprocess.run(
+        [LADLE, "worker", "--queues", "staging,nope"],
+        env=env_without_ladle(
+            LADLE_EXECUTOR="celery",
+            LADLE_BROKER_URL="redis://127.0.0.1:1/0",
+            LADLE_DATABASE_URL="sqlite:///x",
+            LADLE_BLOBSTORE="s3",
+            LADLE_S3_BUCKET="b",
+        ),
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert result.returncode == 2
+    assert "--queues takes a comma-separated list of staging, default" in result.stderr
+
+
+@pytest.mark.parametrize("kind", DATABASES)
 def test_db_upgrade(tmp_path: Path, kind: str) -> None:
     url = fresh_database_url(kind, "ladle_test_cli_upgrade", tmp_path)
     try:

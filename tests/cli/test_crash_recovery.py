@@ -17,11 +17,12 @@ from typing import Any
 import httpx
 import pytest
 
+from tests.faults.invariants import CGROUPS_AVAILABLE, cgroups_of
 from tests.staging.helpers import marker_processes, wait_until_gone, wait_until_running
 from tests.support.archives import make_zip
 from tests.support.buildpacks import git_repository, write_buildpack
 from tests.support.cf import Api, login
-from tests.support.server import drop_database, fresh_database_url
+from tests.support.server import DATABASES, drop_database, fresh_database_url
 from tests.support.services import free_port, wait_until_serving
 from tests.support.waiting import wait_until
 
@@ -70,7 +71,7 @@ class Server:
         self.proc.wait(timeout=15)
 
 
-@pytest.fixture(params=["sqlite", "postgresql"])
+@pytest.fixture(params=DATABASES)
 def database(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
     name = f"ladle_test_crash_{os.environ.get('PYTEST_XDIST_WORKER', 'main')}"
     url = fresh_database_url(request.param, name, tmp_path)
@@ -203,6 +204,8 @@ def test_kill_during_staging(tmp_path: Path, database: str) -> None:
     assert r.status_code == 201, r.text
     build = r.json()["guid"]
     wait_until_running(marker)
+    staging_cgroups = cgroups_of(data_dir, "s")
+    assert staging_cgroups or not CGROUPS_AVAILABLE, "the staging's jail should have cgroups here"
     server.kill()
     # The sandbox dies with the server that started it.
     wait_until_gone(marker)
@@ -222,6 +225,8 @@ def test_kill_during_staging(tmp_path: Path, database: str) -> None:
         assert [(d["state"], d["error"]) for d in droplets] == [("FAILED", body["error"])]
         assert not (data_dir / "tmp" / "staging").exists() or not list((data_dir / "tmp" / "staging").iterdir())
         assert not marker_processes(marker)
+        # The killed staging's cgroups (emptied by the kill) were removed at start-up.
+        assert not any(group.exists() for group in staging_cgroups)
         # The app stages again as if nothing had happened.
         release = 'printf "default_process_types:\\n  web: ./run\\n"\n'
         quick = write_buildpack(tmp_path / "quick", {"compile": "true\n", "release": release})

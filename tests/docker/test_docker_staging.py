@@ -9,7 +9,6 @@ from typing import Any
 
 import pytest
 
-from tests.conftest import DATABASES
 from tests.staging.helpers import wait_for_build
 from tests.support.cf import World
 from tests.support.registry import (
@@ -20,7 +19,7 @@ from tests.support.registry import (
     push_index,
     run_registry,
 )
-from tests.support.server import run_server
+from tests.support.server import DATABASES, run_server
 
 LAYER = make_layer({"srv/server": b"#!/bin/sh\n"})
 SERVER = {

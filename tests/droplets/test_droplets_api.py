@@ -15,6 +15,7 @@ import pytest
 from tests.staging.helpers import ready_package
 from tests.support.cf import Api, World
 from tests.support.matchers import ANY_GUID, ANY_TIMESTAMP
+from tests.support.rows import staging_build
 from tests.support.server import run_server
 
 FINAL = {"STAGED", "FAILED", "EXPIRED"}
@@ -400,6 +401,60 @@ def test_lists_filters_and_staging_droplets_hidden(world: World, tmp_path: Path)
     assert r.json()["errors"][0]["detail"] == "The query parameter is invalid: Unknown query parameter(s): 'current'"
     package = ready_package(world, app, {"a": "b"})
     assert world.admin.get(f"/v3/packages/{package}/droplets").json()["resources"] == []
+
+
+def test_lists_show_each_caller_its_spaces_and_filter_by_space_and_org(world: World) -> None:
+    org_a, org_b = world.org(), world.org()
+    space_a, space_b = world.space(org_a), world.space(org_b)
+    mine, theirs = new_droplet(world.admin, world.app(space_a)), new_droplet(world.admin, world.app(space_b))
+    user_guid, username = world.new_user()
+    world.give_role(user_guid, "organization_user", org=org_a["guid"])
+    world.give_role(user_guid, "space_developer", space=space_a["guid"])
+    developer = world.login_as(username)
+
+    def listed(api: Api, **params: str) -> tuple[list[str], int]:
+        body = api.get("/v3/droplets", params={"per_page": 5000, **params}).json()
+        return [d["guid"] for d in body["resources"]], body["pagination"]["total_results"]
+
+    # The developer sees the droplets of apps in their space, and counts only those.
+    assert listed(developer) == ([mine["guid"]], 1)
+    assert listed(developer, space_guids=space_b["guid"]) == ([], 0)
+    # Filters by space and by organization go through the droplet's app.
+    assert listed(world.admin, space_guids=space_b["guid"]) == ([theirs["guid"]], 1)
+    assert listed(world.admin, organization_guids=org_a["guid"]) == ([mine["guid"]], 1)
+    both = listed(world.admin, organization_guids=f"{org_a['guid']},{org_b['guid']}")
+    assert sorted(both[0]) == sorted([mine["guid"], theirs["guid"]]) and both[1] == 2
+
+
+def test_staging_droplets_are_neither_listed_nor_counted(world: World) -> None:
+    """The count is taken apart from the page (all the filters find, less the STAGING ones): it
+    must agree with the page however the list is filtered, and for every caller."""
+    org = world.org()
+    space = world.space(org)
+    app = world.app(space)
+    listed = new_droplet(world.admin, app)["guid"]
+    _, hidden = staging_build(world.server.deps.db, app["guid"])
+    user_guid, username = world.new_user()
+    world.give_role(user_guid, "organization_user", org=org["guid"])
+    world.give_role(user_guid, "space_developer", space=space["guid"])
+    developer = world.login_as(username)
+    filters: list[dict[str, str]] = [
+        {"app_guids": app["guid"]},
+        {"space_guids": space["guid"]},
+        {"organization_guids": org["guid"]},
+        {"app_guids": app["guid"], "states": "STAGING,AWAITING_UPLOAD"},
+        {"app_guids": app["guid"], "states": "STAGING"},
+        {"guids": f"{listed},{hidden}"},
+    ]
+    for api in (world.admin, developer):
+        for params in filters:
+            body = api.get("/v3/droplets", params={"per_page": 1, **params}).json()
+            expected = [] if params.get("states") == "STAGING" else [listed]
+            assert [d["guid"] for d in body["resources"]] == expected, params
+            assert body["pagination"]["total_results"] == len(expected), params
+        body = api.get(f"/v3/apps/{app['guid']}/droplets").json()
+        assert ([d["guid"] for d in body["resources"]], body["pagination"]["total_results"]) == ([listed], 1)
+    assert world.admin.get(f"/v3/droplets/{hidden}").status_code == 200  # there, only not listed
 
 
 class _Zeros(io.RawIOBase):

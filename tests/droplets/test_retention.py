@@ -13,13 +13,13 @@ from ladle.actions.recovery import sweep_orphan_blobs
 from tests.staging.helpers import ready_package, stage
 from tests.support.buildpacks import git_repository, write_buildpack
 from tests.support.cf import World
-from tests.support.server import run_server
+from tests.support.server import DATABASES, run_server
 from tests.support.waiting import wait_until
 
 RELEASE = 'printf "default_process_types:\\n  web: ./run\\n"\n'
 
 
-@pytest.fixture(scope="module", params=["sqlite", "postgresql"])
+@pytest.fixture(scope="module", params=DATABASES)
 def keep_two(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
     overrides = {"max_retained_packages": 2, "max_retained_droplets": 2}
     data_dir = tmp_path_factory.mktemp(f"retention-{request.param}")

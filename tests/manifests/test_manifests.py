@@ -177,9 +177,9 @@ def test_no_route_and_random_route(world: World, space: dict[str, Any]) -> None:
             "For application 'm': Env must be an object of keys and values",
         ),
         (
-            "applications:\n- name: m\n  services: [db]\n",
+            "applications:\n- name: m\n  services: [{name: db, plan: x}]\n",
             422,
-            "For application 'm': Services are not supported by Ladle yet (manifest key 'services')",
+            "For application 'm': Services must be a list of service instances",
         ),
     ],
 )

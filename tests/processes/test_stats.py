@@ -5,14 +5,17 @@ No runner runs here: rows are inserted directly, which is exactly what a runner 
 
 from __future__ import annotations
 
+import json
+import threading
 from typing import Any
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import select, update
 
 from ladle.db.models import Instance
 from tests.processes.helpers import Between, add_instance, cf_error, deployable_app
 from tests.support.cf import World
+from tests.support.waiting import wait_until
 
 WARNING = "Stats+server+temporarily+unavailable."
 
@@ -290,3 +293,44 @@ def test_versions_follow_cloud_controllers_rules(world: World, space: dict[str, 
     assert restarted != started
     world.admin.post(f"/v3/apps/{app['guid']}/actions/restart")
     assert version() != restarted
+
+
+def _follow(world: World, process: dict[str, Any], into: list[list[tuple[int, str]]]) -> threading.Thread:
+    def read() -> None:
+        with world.admin.http.stream("GET", f"/v3/processes/{process['guid']}/stats/stream") as response:
+            assert response.status_code == 200 and response.headers["content-type"] == "application/x-ndjson"
+            for line in response.iter_lines():
+                if line:
+                    into.append([(e["index"], e["state"]) for e in json.loads(line)["resources"]])
+
+    thread = threading.Thread(target=read, daemon=True)
+    thread.start()
+    return thread
+
+
+def test_stats_stream_shows_each_change_and_ends_once_settled(world: World, started: dict[str, Any]) -> None:
+    seen: list[list[tuple[int, str]]] = []
+    follower = _follow(world, started, seen)
+    wait_until(lambda: seen, timeout=10, message="the first stats on the stream")
+    row = add_instance(world, started, 0, state="STARTING")
+    wait_until(lambda: len(seen) >= 2, timeout=10, message=lambda: f"STARTING on the stream: {seen}")
+    assert follower.is_alive(), "the stream should go on while an instance is STARTING"
+    with world.server.deps.db.session() as session:
+        session.execute(update(Instance).where(Instance.guid == row.guid).values(state="RUNNING"))
+        session.commit()
+    follower.join(timeout=10)
+    assert not follower.is_alive(), "the stream should end once every instance runs"
+    assert seen == [[(0, "DOWN")], [(0, "STARTING")], [(0, "RUNNING")]]
+
+
+def test_stats_stream_of_a_stopped_process_ends_at_once(
+    world: World, space: dict[str, Any], started: dict[str, Any]
+) -> None:
+    stopped = deployable_app(world, space)
+    seen: list[list[tuple[int, str]]] = []
+    _follow(world, world.admin.get(f"/v3/processes/{stopped['guid']}").json(), seen).join(timeout=10)
+    assert seen == [[(0, "DOWN")]]
+    # As the stats: not found for a process the caller cannot see.
+    _, username = world.new_user()
+    r = world.login_as(username).get(f"/v3/processes/{started['guid']}/stats/stream")
+    assert (r.status_code, r.json()) == (404, cf_error("Process not found", "CF-ResourceNotFound", 10010))

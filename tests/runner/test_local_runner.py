@@ -17,10 +17,10 @@ from sqlalchemy import select
 
 from ladle.clock import new_guid
 from ladle.db.models import AuditEvent, Instance, Task
-from tests.conftest import DATABASES
 from tests.staging.helpers import admin_buildpack, ready_package, stage
 from tests.support.cf import World, unique
-from tests.support.server import run_server
+from tests.support.processes import processes_with_env
+from tests.support.server import DATABASES, run_server
 
 YAML = {"Content-Type": "application/x-yaml"}
 
@@ -207,17 +207,7 @@ def test_killed_instance_is_restarted(world: World, buildpack: str) -> None:
 
 
 def _processes_of(instance_guids: list[str]) -> list[int]:
-    markers = [f"CF_INSTANCE_GUID={g}".encode() for g in instance_guids]
-    found = []
-    for entry in Path("/proc").iterdir():
-        if entry.name.isdigit():
-            try:
-                environ = (entry / "environ").read_bytes()
-            except OSError:
-                continue
-            if any(m in environ for m in markers):
-                found.append(int(entry.name))
-    return found
+    return processes_with_env([f"CF_INSTANCE_GUID={g}" for g in instance_guids])
 
 
 def _environ_has(pid: int, value: str) -> bool:
@@ -258,6 +248,10 @@ def test_tasks_run_to_success_and_failure(world: World, buildpack: str) -> None:
     ok, bad = wait_until(finished, 60, "the tasks to finish")
     assert (ok.state, ok.failure_reason) == ("SUCCEEDED", None)
     assert (bad.state, bad.failure_reason) == ("FAILED", "APP/TASK/t2: Exited with status 4")
-    r = world.admin.get(f"/api/v1/read/{app['guid']}", params={"envelope_types": "LOG", "start_time": 0})
-    sources = {e["tags"]["source_type"] for e in r.json()["envelopes"]["batch"]}
-    assert {"APP/TASK/t1", "APP/TASK/t2"} <= sources
+
+    def sources() -> set[str]:
+        r = world.admin.get(f"/api/v1/read/{app['guid']}", params={"envelope_types": "LOG", "start_time": 0})
+        return {e["tags"]["source_type"] for e in r.json()["envelopes"]["batch"]}
+
+    # Log lines are stored in batches, so they may land just after the task's final state.
+    wait_until(lambda: {"APP/TASK/t1", "APP/TASK/t2"} <= sources(), 10, "both tasks' output in the app's log")

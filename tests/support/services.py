@@ -14,11 +14,22 @@ import httpx
 
 from tests.support.waiting import wait_until
 
-__all__ = ["ensure_postgres", "free_port", "postgres_admin_url", "wait_for_port", "wait_until_serving"]
+__all__ = [
+    "ensure_mariadb",
+    "ensure_postgres",
+    "free_port",
+    "mariadb_admin_url",
+    "postgres_admin_url",
+    "wait_for_port",
+    "wait_until_serving",
+]
 
 PG_HOST = os.environ.get("LADLE_TEST_PG_HOST", "127.0.0.1")
 PG_PORT = int(os.environ.get("LADLE_TEST_PG_PORT", "5432"))
 PG_USER = os.environ.get("LADLE_TEST_PG_USER", "postgres")
+MARIADB_HOST = os.environ.get("LADLE_TEST_MARIADB_HOST", "127.0.0.1")
+MARIADB_PORT = int(os.environ.get("LADLE_TEST_MARIADB_PORT", "3306"))
+MARIADB_USER = os.environ.get("LADLE_TEST_MARIADB_USER", "root")
 
 
 def free_port() -> int:
@@ -76,3 +87,22 @@ def ensure_postgres() -> None:
 
 def postgres_admin_url(database: str = "postgres") -> str:
     return f"postgresql+psycopg://{PG_USER}@{PG_HOST}:{PG_PORT}/{database}"
+
+
+def ensure_mariadb() -> None:
+    """Start the machine's MariaDB (or MySQL) server if it is not answering."""
+    if port_open(MARIADB_HOST, MARIADB_PORT):
+        return
+    server = shutil.which("mariadbd") or shutil.which("mariadbd", path="/usr/sbin:/usr/local/sbin")
+    if server is None or shutil.which("start-stop-daemon") is None:
+        raise RuntimeError("MariaDB is not running and no local server is installed to start")
+    subprocess.run(
+        ["start-stop-daemon", "--start", "--oknodo", "--background", "--exec", server],
+        check=True,
+        capture_output=True,
+    )
+    wait_for_port(MARIADB_HOST, MARIADB_PORT)
+
+
+def mariadb_admin_url(database: str = "") -> str:
+    return f"mysql+pymysql://{MARIADB_USER}@{MARIADB_HOST}:{MARIADB_PORT}/{database}?charset=utf8mb4"

@@ -16,14 +16,20 @@ import pytest
 
 from ladle.blobstore import BlobNotFound, Blobstore, Redirect, StreamedBlob
 from ladle.blobstore.local import LocalBlobstore
+from tests.support.s3server import S3Server, fresh_s3_store
 
-IMPLEMENTATIONS = ["local"]
+IMPLEMENTATIONS = ["local", "s3"]
 DATA = bytes(range(256)) * 4096  # 1 MiB, more than one read chunk
 
 
 @pytest.fixture
 def local_blobstore(tmp_path: Path) -> Blobstore:
     return LocalBlobstore(tmp_path / "blobs", "node-a")
+
+
+@pytest.fixture
+def s3_blobstore(s3_server: S3Server, tmp_path: Path) -> Blobstore:
+    return fresh_s3_store(s3_server, tmp_path)
 
 
 @pytest.fixture(params=IMPLEMENTATIONS)

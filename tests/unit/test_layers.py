@@ -15,9 +15,11 @@ SOURCE = Path(ladle.__file__).parent
 
 # Bottom to top. A name is a folder of src/ladle, or a module directly in it.
 LAYERS: list[set[str]] = [
-    {"__init__", "clock", "errors", "config", "urls", "logs", "private_data"},
+    {"__init__", "clock", "errors", "config", "urls", "logs", "private_data", "heap"},
     # Scripts run inside the sandbox by the system buildpacks: they import nothing of Ladle.
     {"buildpacks"},
+    # The `ladle` client commands: HTTP to any CF API, so nothing of the server (checked below).
+    {"client"},
     {"auth"},
     {"messages"},
     {"db"},
@@ -33,7 +35,7 @@ LAYERS: list[set[str]] = [
     {"bootstrap", "services"},
     {"api", "deps"},
     {"app"},
-    {"cli", "__main__"},
+    {"cli", "entry", "__main__"},
 ]
 
 
@@ -82,3 +84,13 @@ def test_every_folder_has_a_layer() -> None:
             continue
         if path.is_dir() or path.suffix == ".py":
             _layer_of(path.stem if path.suffix else path.name)
+
+
+def test_client_imports_only_itself() -> None:
+    """``ladle.client`` works against any Cloud Foundry: it may not import the server's code
+    (the package's root, which holds only its version, is no server code)."""
+    imports = []
+    for path in sorted((SOURCE / "client").rglob("*.py")):
+        for imported in _imported_parts(path) - {"client", "__init__"}:
+            imports.append(f"{path.relative_to(SOURCE)} imports ladle.{imported}")
+    assert imports == []

@@ -17,6 +17,7 @@ WORKER = textwrap.dedent(
     from tests.support.waiting import wait_until
 
     import ladle
+    import ladle.cli  # what `ladle worker` runs
     for package in ("ladle.jobs", "ladle.staging", "ladle.blobstore", "ladle.db", "ladle.db.states"):
         module = importlib.import_module(package)
         for info in pkgutil.iter_modules(module.__path__):

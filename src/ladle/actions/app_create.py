@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from ladle.actions.audit import actor_of, hide_environment, record_app_event
 from ladle.actions.metadata_update import apply_metadata
 from ladle.actions.processes import new_process
 from ladle.auth.identity import Identity
@@ -63,7 +66,15 @@ def model_errors(name: str, env: dict[str, object]) -> list[str]:
     return errors
 
 
-def create_app(session: Session, settings: Settings, space: Space, msg: AppCreate, identity: Identity) -> App:
+def create_app(
+    session: Session,
+    settings: Settings,
+    space: Space,
+    msg: AppCreate,
+    identity: Identity,
+    *,
+    request: dict[str, Any] | None = None,
+) -> App:
     lifecycle_type = msg.lifecycle.resolved_type("buildpack") if msg.lifecycle else "buildpack"
     check_lifecycle_flags(session, lifecycle_type, identity)
     buildpacks: list[str] = []
@@ -94,5 +105,7 @@ def create_app(session: Session, settings: Settings, space: Space, msg: AppCreat
         session.rollback()
         raise unique_name_error(name) from None
     apply_metadata(session, settings, "app", app.guid, msg.metadata)
+    event_request = hide_environment(request or {"name": name})
+    record_app_event(session, "audit.app.create", actor_of(identity), app, {"request": event_request})
     session.commit()
     return app

@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session
 
 from ladle.actions.app_change import AppChange
 from ladle.actions.app_create import check_lifecycle_flags
+from ladle.actions.quota_checks import Footprint, check_process_quotas
 from ladle.auth.identity import Identity
 from ladle.clock import new_guid, utcnow
 from ladle.db.models import App, Process
@@ -24,11 +25,17 @@ NO_DROPLET = "Assign a droplet before starting this app."
 
 
 def move_processes(session: Session, app: App, state: str) -> None:
-    """The app and all its processes to ``state`` (in the caller's transaction)."""
+    """The app and all its processes to ``state`` (in the caller's transaction); starting checks
+    the quotas of the app's org and space for each process."""
     now = utcnow()
-    for process in session.scalars(select(Process).where(Process.app_guid == app.guid)):
+    for process in session.scalars(select(Process).where(Process.app_guid == app.guid)).all():
         if state == "STARTED" and process.state != "STARTED":
             process.version = new_guid()
+            process.state = state
+            check_process_quotas(session, process, Footprint())
+            # Written at once, so the next process's check counts this one (as each of Cloud
+            # Controller's process saves does).
+            session.flush()
         process.state, process.updated_at = state, now
     app.state, app.updated_at = state, now
 
@@ -55,6 +62,9 @@ def restart_app(session: Session, change: AppChange) -> App:
     app = change.app
     _check_startable(session, app, change.identity)
     move_processes(session, app, "STOPPED")
+    # Flushed in between so billing sees the restart as Cloud Controller reports it: STOPPED,
+    # then STARTED (db/usage_events.py watches each flush).
+    session.flush()
     move_processes(session, app, "STARTED")
     change.record(session, "audit.app.restart")
     change.commit(session)

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from ladle.actions.app_create import model_errors, resolve_buildpack_lifecycle, unique_name_error
+from ladle.actions.audit import Actor, record_app_event
 from ladle.actions.metadata_update import apply_metadata
 from ladle.config import Settings
 from ladle.db.models import App
@@ -16,7 +19,15 @@ from ladle.messages.app_update import AppUpdate
 __all__ = ["update_app"]
 
 
-def update_app(session: Session, settings: Settings, app: App, msg: AppUpdate) -> App:
+def update_app(
+    session: Session,
+    settings: Settings,
+    app: App,
+    msg: AppUpdate,
+    actor: Actor | None = None,
+    *,
+    request: dict[str, Any] | None = None,
+) -> App:
     if msg.lifecycle is not None:
         wanted = msg.lifecycle.resolved_type(app.lifecycle_type)
         if wanted != app.lifecycle_type:
@@ -41,6 +52,7 @@ def update_app(session: Session, settings: Settings, app: App, msg: AppUpdate) -
             raise unique_name_error(name)
         app.name = name
     apply_metadata(session, settings, "app", app.guid, msg.metadata)
+    record_app_event(session, "audit.app.update", actor, app, {"request": request or {}})
     try:
         session.commit()
     except IntegrityError:

@@ -9,12 +9,25 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from ladle.auth.identity import Identity
-from ladle.db.models import App, AuditEvent
+from ladle.db.models import App, AuditEvent, Organization, Space, User
 
-__all__ = ["PRIVATE_DATA_HIDDEN", "Actor", "Target", "actor_of", "app_target", "record_event"]
+__all__ = [
+    "PRIVATE_DATA_HIDDEN",
+    "Actor",
+    "Target",
+    "actor_of",
+    "app_target",
+    "hide_environment",
+    "organization_target",
+    "record_app_event",
+    "record_event",
+    "space_target",
+    "user_actor",
+]
 
 PRIVATE_DATA_HIDDEN = "[PRIVATE DATA HIDDEN]"
 
@@ -61,3 +74,32 @@ def record_event(
 def app_target(app: App, organization_guid: str) -> Target:
     """An app as the target of an ``audit.app.*`` event."""
     return Target(app.guid, "app", app.name, app.space_guid, organization_guid)
+
+
+def user_actor(session: Session, user_guid: str) -> Actor:
+    """The user who asked, when only their guid came along (jobs, uploads)."""
+    email = session.scalar(select(User.email).where(User.guid == user_guid))
+    return Actor(user_guid, "user", email or "")
+
+
+def record_app_event(
+    session: Session, event_type: str, actor: Actor | None, app: App, data: dict[str, Any] | None = None
+) -> AuditEvent:
+    """An ``audit.app.*`` event on ``app``, whose organization is looked up."""
+    org_guid = session.scalar(select(Space.organization_guid).where(Space.guid == app.space_guid))
+    return record_event(session, event_type, actor, app_target(app, org_guid or ""), data)
+
+
+def hide_environment(request: dict[str, Any]) -> dict[str, Any]:
+    """A request body as an event keeps it: environment variable values are never stored."""
+    if "environment_variables" in request:
+        return {**request, "environment_variables": PRIVATE_DATA_HIDDEN}
+    return request
+
+
+def space_target(space: Space) -> Target:
+    return Target(space.guid, "space", space.name, space.guid, space.organization_guid)
+
+
+def organization_target(org: Organization) -> Target:
+    return Target(org.guid, "organization", org.name, None, org.guid)

@@ -5,9 +5,11 @@ from __future__ import annotations
 from urllib.parse import urlsplit
 
 from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from ladle.actions.app_create import check_lifecycle_flags, resolve_buildpack_lifecycle
+from ladle.actions.audit import actor_of, record_app_event
 from ladle.actions.jobs import add_job, start_job
 from ladle.actions.metadata_update import apply_metadata
 from ladle.auth.identity import Identity
@@ -112,7 +114,13 @@ def create_build(
         environment_variables=msg.environment_variables,
     )
     session.add(build)
-    session.flush()
+    try:
+        session.flush()
+    except IntegrityError:
+        # Another request (maybe on another API process) started a build of this app since the
+        # check above: the database lets only one be STAGING.
+        session.rollback()
+        raise CFError("StagingInProgress") from None
     droplet = Droplet(
         app_guid=app.guid,
         package_guid=package.guid,
@@ -125,6 +133,14 @@ def create_build(
     )
     session.add(droplet)
     apply_metadata(session, settings, "build", build.guid, msg.metadata)
+    actor = actor_of(identity)
+    record_app_event(
+        session, "audit.app.build.create", actor, app, {"build_guid": build.guid, "package_guid": package.guid}
+    )
+    # Ladle makes the build's droplet with the build, so that is when it records its creation.
+    record_app_event(
+        session, "audit.app.droplet.create", actor, app, {"droplet_guid": droplet.guid, "package_guid": package.guid}
+    )
     job = add_job(session, "build.stage", resource_type="build", resource_guid=build.guid, user_guid=identity.user_guid)
     start_job(session, executor, job)
     return build, droplet

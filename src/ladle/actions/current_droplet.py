@@ -6,6 +6,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from ladle.actions.audit import Actor, record_app_event
 from ladle.actions.processes import new_process
 from ladle.clock import utcnow
 from ladle.config import Settings
@@ -50,7 +51,9 @@ def set_current_droplet(session: Session, settings: Settings, app: App, droplet_
     return droplet
 
 
-def assign_current_droplet(session: Session, settings: Settings, app: App, droplet_guid: str | None) -> Droplet:
+def assign_current_droplet(
+    session: Session, settings: Settings, app: App, droplet_guid: str | None, actor: Actor | None = None
+) -> Droplet:
     """:func:`set_current_droplet` on its own, all or nothing: a failure changes nothing.
 
     Not while a deployment rolls the app forward: it owns the droplet until it is done.
@@ -58,6 +61,7 @@ def assign_current_droplet(session: Session, settings: Settings, app: App, dropl
     if is_deploying(session, app.guid):
         raise CFError("UnprocessableEntity", DEPLOYING)
     droplet = set_current_droplet(session, settings, app, droplet_guid)
+    record_app_event(session, "audit.app.droplet.mapped", actor, app, {"request": {"droplet_guid": droplet_guid}})
     try:
         session.commit()
     except IntegrityError:

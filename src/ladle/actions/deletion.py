@@ -12,6 +12,7 @@ from typing import TypeVar
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
+from ladle.actions.audit import organization_target, record_app_event, record_event, space_target, user_actor
 from ladle.actions.jobs import add_job, start_job
 from ladle.actions.metadata_update import delete_metadata
 from ladle.blobstore import Blobstore, Blobstores
@@ -31,9 +32,12 @@ from ladle.db.models import (
     Role,
     Route,
     RouteDestination,
+    ServiceBinding,
+    ServiceInstance,
     Space,
     Task,
 )
+from ladle.db.usage_events import record_processes_stopped
 from ladle.jobs.executor import Executor, JobContext
 
 __all__ = [
@@ -62,6 +66,14 @@ def request_cascade_delete(
 ) -> Job:
     """Start the job that deletes an app, space or organization with everything inside it."""
     resource_type = _RESOURCE_TYPES[type(owner)]
+    actor = user_actor(session, user_guid)
+    data = {"request": {"recursive": True}}
+    if isinstance(owner, App):
+        record_app_event(session, "audit.app.delete-request", actor, owner, data)
+    elif isinstance(owner, Space):
+        record_event(session, "audit.space.delete-request", actor, space_target(owner), data)
+    else:
+        record_event(session, "audit.organization.delete-request", actor, organization_target(owner), data)
     job = add_job(
         session, f"{resource_type}.delete", resource_type=resource_type, resource_guid=owner.guid, user_guid=user_guid
     )
@@ -79,6 +91,7 @@ def delete_app_rows(session: Session, app: App) -> BlobRefs:
     deployment_guids = list(session.scalars(select(Deployment.guid).where(Deployment.app_guid == app.guid)))
     delete_metadata(session, "deployment", deployment_guids)
     session.execute(delete(Deployment).where(Deployment.app_guid == app.guid))
+    record_processes_stopped(session, app.guid)
     process_guids = list(session.scalars(select(Process.guid).where(Process.app_guid == app.guid)))
     delete_metadata(session, "process", process_guids)
     session.execute(delete(Instance).where(Instance.process_guid.in_(process_guids)))
@@ -96,6 +109,9 @@ def delete_app_rows(session: Session, app: App) -> BlobRefs:
     # A staging still running notices its build is gone and stops.
     session.execute(delete(Build).where(Build.app_guid == app.guid))
     session.execute(delete(LogLine).where(LogLine.source_guid == app.guid))
+    binding_guids = list(session.scalars(select(ServiceBinding.guid).where(ServiceBinding.app_guid == app.guid)))
+    delete_metadata(session, "service_credential_binding", binding_guids)
+    session.execute(delete(ServiceBinding).where(ServiceBinding.app_guid == app.guid))
     # Tasks and deployments go with the app (their rows by cascade), and their labels with them.
     for model, resource_type in ((Task, "task"), (Deployment, "deployment")):
         delete_metadata(
@@ -117,6 +133,9 @@ def delete_space_rows(session: Session, space: Space) -> BlobRefs:
     session.execute(delete(RouteDestination).where(RouteDestination.route_guid.in_(route_guids)))
     session.execute(delete(Route).where(Route.space_guid == space.guid))
     session.execute(delete(Role).where(Role.space_guid == space.guid))
+    instance_guids = list(session.scalars(select(ServiceInstance.guid).where(ServiceInstance.space_guid == space.guid)))
+    delete_metadata(session, "service_instance", instance_guids)
+    session.execute(delete(ServiceInstance).where(ServiceInstance.space_guid == space.guid))
     delete_metadata(session, "space", [space.guid])
     session.delete(space)
     return blobs

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import update
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from ladle.actions.app_change import AppChange
@@ -20,10 +20,11 @@ from ladle.actions.app_state import move_processes
 from ladle.actions.current_droplet import UNASSIGNABLE, set_current_droplet
 from ladle.actions.metadata_update import apply_metadata
 from ladle.actions.process_scale import apply_scale
+from ladle.actions.quota_checks import Footprint, check_process_quotas, deployment_quota_error
 from ladle.clock import new_guid, utcnow
 from ladle.config import Settings
 from ladle.db.deployments import ACTIVE, FINALIZED
-from ladle.db.models import App, Deployment
+from ladle.db.models import App, Deployment, Organization, Space
 from ladle.db.processes import process_of_app
 from ladle.errors import CFError
 from ladle.messages.deployment_create import DeploymentCreate
@@ -69,7 +70,18 @@ def create_deployment(session: Session, settings: Settings, msg: DeploymentCreat
     web = process_of_app(session, app.guid, "web")
     if web is None:
         raise CFError("UnprocessableEntity", UNASSIGNABLE)
+    before = Footprint.of(web)
     apply_scale(web, msg.scale, settings.max_app_disk_mb)
+    was_stopped = app.state == "STOPPED"
+    try:
+        if msg.scale.instances is not None or msg.scale.memory_in_mb is not None:
+            check_process_quotas(session, web, before, assume_started=True)
+        if was_stopped:
+            move_processes(session, app, "STARTED")
+    except CFError as error:
+        space = session.scalars(select(Space).where(Space.guid == app.space_guid)).one()
+        org = session.scalars(select(Organization).where(Organization.guid == space.organization_guid)).one()
+        raise deployment_quota_error(error, space, org) from None
     now = utcnow()
     deployment = Deployment(
         app_guid=app.guid,
@@ -83,8 +95,7 @@ def create_deployment(session: Session, settings: Settings, msg: DeploymentCreat
         log_rate_limit=msg.scale.log_rate_limit,
         status_changed_at=now,
     )
-    if app.state == "STOPPED":
-        move_processes(session, app, "STARTED")
+    if was_stopped:
         deployment.status_value, deployment.status_reason = FINALIZED, "DEPLOYED"
         change.record(session, "audit.app.start")
     else:

@@ -6,6 +6,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from ladle.actions.metadata_update import apply_metadata
+from ladle.actions.quota_checks import check_domain_quota
 from ladle.config import Settings
 from ladle.db.models import Domain
 from ladle.errors import CFError
@@ -15,6 +16,8 @@ __all__ = ["create_domain"]
 
 
 def create_domain(session: Session, settings: Settings, change: DomainChange) -> Domain:
+    if change.organization_guid is not None:
+        check_domain_quota(session, change.organization_guid)
     domain = Domain(name=change.name, internal=change.internal, organization_guid=change.organization_guid)
     try:
         with session.begin_nested():

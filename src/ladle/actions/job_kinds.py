@@ -12,6 +12,7 @@ from ladle.actions import (
     package_copy,
     package_upload,
     packages,
+    quotas,
     retention,
     routes,
     staging_jobs,
@@ -29,6 +30,8 @@ def job_kinds() -> dict[str, JobKind]:
         JobKind("organization.delete", deletion.run_organization_delete, max_attempts=3),
         JobKind("role.delete", deletion.run_role_delete, max_attempts=3),
         JobKind("route.delete", routes.run_route_delete, max_attempts=3),
+        JobKind("organization_quota.delete", quotas.run_organization_quota_delete, max_attempts=3),
+        JobKind("space_quota.delete", quotas.run_space_quota_delete, max_attempts=3),
         JobKind("space.delete_unmapped_routes", routes.run_unmapped_routes_delete, max_attempts=3),
         # Applying a manifest is not idempotent halfway (scales, routes): one attempt, as in CC.
         JobKind("space.apply_manifest", manifest_apply.run_apply_manifest),

@@ -14,6 +14,7 @@ from ladle.config import Settings
 from ladle.db.lookup import by_guid
 from ladle.db.models import App, Build, Buildpack, Droplet, Package
 from ladle.db.placement import placement_of
+from ladle.db.services import env_group_vars, vcap_services
 from ladle.errors import CFError
 from ladle.jobs.executor import Executor
 from ladle.messages.legacy_stage import LegacyStage
@@ -53,8 +54,10 @@ def stage_package(
     environment = staging_environment(
         placement_of(session, app),
         cf_api=settings.effective_external_url,
+        group_env=env_group_vars(session, "staging"),
         app_env=dict(app.environment_variables or {}),
         build_env=msg.environment_variables,
+        vcap_services=vcap_services(session, app.guid),
         stack=build.stack,
         memory_mb=build.staging_memory_in_mb,
         disk_mb=build.staging_disk_in_mb,

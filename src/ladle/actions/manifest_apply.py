@@ -23,12 +23,26 @@ from ladle.actions.audit import PRIVATE_DATA_HIDDEN, Actor, Target, record_event
 from ladle.actions.jobs import add_job, start_job
 from ladle.actions.metadata_update import apply_metadata
 from ladle.actions.processes import new_process
+from ladle.actions.quota_checks import Footprint, check_process_quotas
 from ladle.actions.routes import add_destinations, create_route
+from ladle.actions.service_bindings import add_binding
 from ladle.auth.identity import Identity
 from ladle.clock import new_guid, utcnow
 from ladle.config import Settings
 from ladle.db.lifecycle import stack_exists
-from ladle.db.models import App, Domain, Job, Organization, Process, Route, RouteDestination, Space
+from ladle.db.models import (
+    App,
+    Domain,
+    Job,
+    Organization,
+    Process,
+    Route,
+    RouteDestination,
+    ServiceBinding,
+    ServiceInstance,
+    Space,
+)
+from ladle.db.permissions import SpaceRef
 from ladle.db.routes import default_domain, domain_named, route_with_identity
 from ladle.errors import CFError
 from ladle.jobs.executor import Executor, JobContext
@@ -184,6 +198,7 @@ def _apply_app(session: Session, where: _Where, app: App, manifest: AppManifest)
     _apply_routes(session, where, app, manifest)
     if manifest.env:
         app.environment_variables = {**(app.environment_variables or {}), **manifest.env}
+    _apply_services(session, where, app, manifest)
     apply_metadata(session, where.settings, "app", app.guid, manifest.metadata)
     app.updated_at = utcnow()
     record_event(
@@ -195,6 +210,40 @@ def _apply_app(session: Session, where: _Where, app: App, manifest: AppManifest)
     )
 
 
+def _apply_services(session: Session, where: _Where, app: App, manifest: AppManifest) -> None:
+    """Bind the instances the manifest names; bindings that exist stay as they are."""
+    ref = SpaceRef(where.space.guid, where.org.guid, where.org.suspended)
+    for wanted in manifest.services:
+        instance = session.scalars(
+            select(ServiceInstance).where(
+                ServiceInstance.space_guid == where.space.guid, ServiceInstance.name == wanted.name
+            )
+        ).first()
+        if instance is None:
+            raise CFError("ResourceNotFound", f"Service instance '{wanted.name}' not found")
+        bound = session.scalar(
+            select(ServiceBinding.id).where(
+                ServiceBinding.app_guid == app.guid, ServiceBinding.service_instance_guid == instance.guid
+            )
+        )
+        if bound is not None:
+            continue
+        try:
+            add_binding(
+                session,
+                where.settings,
+                instance,
+                app,
+                ref,
+                actor=where.actor,
+                name=wanted.binding_name,
+                parameters=wanted.parameters,
+                manifest_triggered=True,
+            )
+        except CFError as exc:
+            raise CFError("UnprocessableEntity", f"For service '{wanted.name}': {exc.detail}") from None
+
+
 def _apply_process(session: Session, settings: Settings, app: App, manifest: ProcessManifest) -> None:
     process = session.scalars(
         select(Process).where(Process.app_guid == app.guid, Process.type == manifest.type)
@@ -202,6 +251,7 @@ def _apply_process(session: Session, settings: Settings, app: App, manifest: Pro
     if process is None:
         process = new_process(settings, app, manifest.type)
         session.add(process)
+    before = Footprint.of(process)
     values = manifest.values
     for key in ("command", "user", "instances", "log_rate_limit"):
         if key in values:
@@ -228,6 +278,8 @@ def _apply_process(session: Session, settings: Settings, app: App, manifest: Pro
         process.health_check_endpoint = None
     if process.readiness_health_check_type != "http":
         process.readiness_health_check_endpoint = None
+    # A manifest scales a started app at once, so the quotas hold here as for a scale.
+    check_process_quotas(session, process, before)
     process.updated_at = utcnow()
 
 

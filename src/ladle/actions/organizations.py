@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from ladle.actions.audit import actor_of, organization_target, record_event
 from ladle.actions.metadata_update import apply_metadata
 from ladle.auth.identity import Identity
 from ladle.config import Settings
 from ladle.db.models import Organization, Role
+from ladle.db.quotas import default_organization_quota
 from ladle.errors import CFError
 from ladle.messages.organization import OrganizationChange
 
@@ -24,13 +28,23 @@ def _name_taken(session: Session, name: str, except_guid: str | None = None) -> 
 
 
 def create_organization(
-    session: Session, settings: Settings, change: OrganizationChange, identity: Identity
+    session: Session,
+    settings: Settings,
+    change: OrganizationChange,
+    identity: Identity,
+    *,
+    request: dict[str, Any] | None = None,
 ) -> Organization:
     assert change.name is not None
     taken = CFError("UnprocessableEntity", f"Organization '{change.name}' already exists.")
     if _name_taken(session, change.name):
         raise taken
-    org = Organization(name=change.name, suspended=bool(change.suspended))
+    default_quota = default_organization_quota(session)
+    org = Organization(
+        name=change.name,
+        suspended=bool(change.suspended),
+        quota_guid=default_quota.guid if default_quota else None,
+    )
     session.add(org)
     try:
         session.flush()
@@ -42,6 +56,9 @@ def create_organization(
         for role_type in ("organization_user", "organization_manager"):
             session.add(Role(type=role_type, user_guid=identity.user_guid, organization_guid=org.guid))
     apply_metadata(session, settings, "organization", org.guid, change.metadata)
+    record_event(
+        session, "audit.organization.create", actor_of(identity), organization_target(org), {"request": request or {}}
+    )
     session.commit()
     return org
 

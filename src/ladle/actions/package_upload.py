@@ -12,8 +12,10 @@ import shutil
 from contextlib import AbstractContextManager, nullcontext
 from pathlib import Path
 
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from ladle.actions.audit import record_app_event, user_actor
 from ladle.actions.jobs import add_job, start_job
 from ladle.actions.uploads import UploadedBits, fail_uploaded, stash_upload, taken_upload
 from ladle.bits.archive import ArchiveLimits, InvalidArchive
@@ -22,7 +24,7 @@ from ladle.bits.resource_pool import ResourcePool
 from ladle.blobstore import BlobNotFound, Blobstores, Digest
 from ladle.config import Settings
 from ladle.db.feature_flags import get_flag
-from ladle.db.models import Job, Package
+from ladle.db.models import App, Job, Package
 from ladle.db.states import package as package_states
 from ladle.db.states.package import PackageState, move_package
 from ladle.errors import CFError
@@ -53,6 +55,11 @@ def accept_upload(
     """Move the package to PROCESSING_UPLOAD, hand the file to the blob store, start the job."""
     if not move_package(session, package.guid, PackageState.AWAITING_UPLOAD, PackageState.PROCESSING_UPLOAD):
         raise CFError("PackageBitsAlreadyUploaded")
+    app = session.scalar(select(App).where(App.guid == package.app_guid))
+    if app is not None:
+        record_app_event(
+            session, "audit.app.package.upload", user_actor(session, user_guid), app, {"package_guid": package.guid}
+        )
     payload: dict[str, object] = {"fingerprints": [f.to_json() for f in msg.fingerprints]}
     if bits is not None:
         payload.update(stash_upload(blobstores, bits))

@@ -5,6 +5,7 @@ from __future__ import annotations
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from ladle.actions.audit import Actor, record_app_event
 from ladle.actions.jobs import add_job, start_job
 from ladle.actions.metadata_update import apply_metadata, delete_metadata
 from ladle.config import Settings
@@ -18,7 +19,9 @@ from ladle.messages.package_update import PackageUpdate
 __all__ = ["create_package", "request_package_delete", "run_package_delete", "update_package"]
 
 
-def create_package(session: Session, settings: Settings, app: App, msg: PackageCreate) -> Package:
+def create_package(
+    session: Session, settings: Settings, app: App, msg: PackageCreate, actor: Actor | None = None
+) -> Package:
     if msg.type == "bits" and app.lifecycle_type == "docker":
         raise CFError("UnprocessableEntity", "Cannot create bits package for a Docker app.")
     if msg.type == "docker" and app.lifecycle_type != "docker":
@@ -35,6 +38,13 @@ def create_package(session: Session, settings: Settings, app: App, msg: PackageC
     session.add(package)
     session.flush()
     apply_metadata(session, settings, "package", package.guid, msg.metadata)
+    # Cloud Controller keeps the request without docker credentials.
+    request: dict[str, object] = {"type": msg.type}
+    if msg.docker is not None:
+        request["data"] = {"image": msg.docker.image}
+    record_app_event(
+        session, "audit.app.package.create", actor, app, {"package_guid": package.guid, "request": request}
+    )
     session.commit()
     return package
 

@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session
 from ladle.actions.app_change import AppChange
 from ladle.actions.process_rules import check_process
 from ladle.actions.process_update import process_event_data, refuse_while_deploying
+from ladle.actions.quota_checks import Footprint, check_process_quotas
 from ladle.clock import utcnow
 from ladle.config import Settings
 from ladle.db.models import Process
@@ -38,7 +39,9 @@ def scale_process(
     session: Session, settings: Settings, process: Process, msg: ProcessScale, change: AppChange
 ) -> Process:
     refuse_while_deploying(session, process, "scale")
+    before = Footprint.of(process)
     apply_scale(process, msg, settings.max_app_disk_mb)
+    check_process_quotas(session, process, before)
     change.record(session, "audit.app.process.scale", process_event_data(process, request=msg.audit_request))
     change.commit(session)
     return process

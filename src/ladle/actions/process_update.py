@@ -14,6 +14,7 @@ from ladle.actions.app_change import AppChange
 from ladle.actions.audit import PRIVATE_DATA_HIDDEN
 from ladle.actions.metadata_update import apply_metadata
 from ladle.actions.process_rules import check_process
+from ladle.actions.quota_checks import Footprint, check_process_quotas
 from ladle.clock import utcnow
 from ladle.config import Settings
 from ladle.db.deployments import is_deploying
@@ -60,6 +61,7 @@ def update_process(
     _apply_health_check(process, msg.health_check, readiness=False)
     _apply_health_check(process, msg.readiness_health_check, readiness=True)
     check_process(process, settings.max_app_disk_mb)
+    check_process_quotas(session, process, Footprint.of(process))
     apply_metadata(session, settings, "process", process.guid, msg.metadata)
     process.updated_at = utcnow()
     request = dict(msg.audit_request)

@@ -23,6 +23,8 @@ from ladle.db.states import droplet as droplet_states
 from ladle.db.states import package as package_states
 from ladle.db.states.job import JobState
 from ladle.jobs.runner import JobRunner
+from ladle.sandbox import SandboxConfig
+from ladle.sandbox.cgroups import remove_leftover_cgroups
 
 __all__ = ["recover_at_startup", "sweep_orphan_blobs"]
 
@@ -102,6 +104,9 @@ def recover_at_startup(
     # Spooled uploads not yet handed over, half-built packages, stagings cut short: all of it
     # starts again from nothing (an accepted upload is already in the blob store).
     shutil.rmtree(settings.scratch_dir, ignore_errors=True)
+    # Their jails' processes died with the server (bubblewrap's parent-death signal); their
+    # cgroups stay until removed, empty or not.
+    cgroups = remove_leftover_cgroups(SandboxConfig.from_settings(settings).staging_prefix)
     settled = 0
     for guid in runner.abandoned(at_startup=True):
         if not runner.retryable(guid):
@@ -117,5 +122,6 @@ def recover_at_startup(
             "jobs_failed": settled,
             "builds_expired": expired,
             "orphan_blobs": orphans,
+            "staging_cgroups_removed": cgroups,
         },
     )

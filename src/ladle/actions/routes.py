@@ -12,9 +12,10 @@ from sqlalchemy import delete, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from ladle.actions.audit import Actor, Target, record_event
+from ladle.actions.audit import Actor, Target, record_event, user_actor
 from ladle.actions.jobs import add_job, start_job
 from ladle.actions.metadata_update import apply_metadata, delete_metadata
+from ladle.actions.quota_checks import check_route_quotas
 from ladle.clock import utcnow
 from ladle.config import Settings
 from ladle.db.models import App, Domain, Job, Organization, Route, RouteDestination, Space
@@ -83,6 +84,7 @@ def create_route(
     """Add the route in the caller's transaction (flushed); the caller commits."""
     host, path = change.host or "", change.path or ""
     _check_route_rules(host, change.port, domain, org)
+    check_route_quotas(session, space, org)
     route = Route(
         host=host,
         path=path,
@@ -256,6 +258,12 @@ def run_unmapped_routes_delete(ctx: JobContext) -> None:
 
 def request_route_delete(session: Session, executor: Executor, route: Route, user_guid: str) -> Job:
     """Start the job that deletes a route (Cloud Controller answers 202 and a job)."""
+    space = session.scalars(select(Space).where(Space.guid == route.space_guid)).one()
+    org = session.scalars(select(Organization).where(Organization.guid == space.organization_guid)).one()
+    data = {"request": {"recursive": True}}
+    record_event(
+        session, "audit.route.delete-request", user_actor(session, user_guid), _target(route, space, org), data
+    )
     job = add_job(session, "route.delete", resource_type="route", resource_guid=route.guid, user_guid=user_guid)
     return start_job(session, executor, job)
 

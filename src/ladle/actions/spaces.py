@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from ladle.actions.audit import Actor, record_event, space_target
 from ladle.actions.metadata_update import apply_metadata
 from ladle.config import Settings
 from ladle.db.models import Organization, Space
@@ -22,7 +25,15 @@ def _name_taken(session: Session, org_guid: str, name: str, except_guid: str | N
     return session.scalar(stmt) is not None
 
 
-def create_space(session: Session, settings: Settings, org: Organization, change: SpaceChange) -> Space:
+def create_space(
+    session: Session,
+    settings: Settings,
+    org: Organization,
+    change: SpaceChange,
+    actor: Actor | None = None,
+    *,
+    request: dict[str, Any] | None = None,
+) -> Space:
     assert change.name is not None
     taken = CFError("UnprocessableEntity", "Name must be unique per organization")
     if _name_taken(session, org.guid, change.name):
@@ -35,6 +46,7 @@ def create_space(session: Session, settings: Settings, org: Organization, change
         session.rollback()
         raise taken from None
     apply_metadata(session, settings, "space", space.guid, change.metadata)
+    record_event(session, "audit.space.create", actor, space_target(space), {"request": request or {}})
     session.commit()
     return space
 

@@ -17,6 +17,7 @@ from ladle.config import Settings
 from ladle.db.models import App, Build, Job
 from ladle.db.session import Database
 from ladle.db.states.build import BuildState, fail_build
+from ladle.db.usage_events import record_buildpack_set
 from ladle.errors import CFError
 from ladle.jobs.executor import Executor, JobContext
 from ladle.staging.stager import run_staging
@@ -38,6 +39,7 @@ def run_build_stage(ctx: JobContext) -> None:
     delete_jobs: list[Job] = []
 
     def expire(session: Session, build_guid: str) -> None:
+        record_buildpack_set(session, build_guid)
         app_guid = session.scalar(select(Build.app_guid).where(Build.guid == build_guid))
         job = expire_old_bits(session, ctx.settings, app_guid) if app_guid else None
         if job is not None:

@@ -25,13 +25,14 @@ import shutil
 import uuid
 from dataclasses import dataclass, field
 
-from sqlalchemy import func, select, text
+from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from ladle.blobstore import Blobstores
 from ladle.buildpacks import CATALOG, BuildpackZip, SystemBuildpack, build_zip, missing_runtimes
 from ladle.config import Settings
+from ladle.db.dialects import cluster_lock
 from ladle.db.lookup import by_guid
 from ladle.db.models import Buildpack
 from ladle.db.models import SystemBuildpack as InstalledRecord
@@ -41,7 +42,7 @@ __all__ = ["Outcome", "install_at_startup", "install_system_buildpacks"]
 
 log = logging.getLogger("ladle.buildpacks")
 LIFECYCLE = "buildpack"
-# Several servers starting at once against one PostgreSQL install the buildpacks one at a time.
+# Several servers starting at once against one database install the buildpacks one at a time.
 ADVISORY_LOCK = 7405125
 
 
@@ -78,9 +79,7 @@ def install_system_buildpacks(
     work = _Work(settings, blobstores, restore)
     try:
         missing = missing_runtimes(CATALOG)
-        with db.session() as s:
-            if s.get_bind().dialect.name == "postgresql":
-                s.execute(text(f"SELECT pg_advisory_xact_lock({ADVISORY_LOCK})"))
+        with cluster_lock(db.engine, ADVISORY_LOCK) as connection, db.session(bind=connection) as s:
             outcomes = [_ensure(s, work, bp, build_zip(bp, scratch), missing[bp.name]) for bp in CATALOG]
             s.commit()
     except BaseException:

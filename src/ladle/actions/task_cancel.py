@@ -15,6 +15,7 @@ from ladle.actions.app_change import AppChange
 from ladle.actions.task_create import task_event_data
 from ladle.clock import utcnow
 from ladle.db.models import Task
+from ladle.db.usage_events import record_task_usage
 from ladle.errors import CFError
 
 __all__ = ["CANCELLED", "FINAL_STATES", "cancel_task"]
@@ -39,6 +40,8 @@ def cancel_task(session: Session, task: Task, change: AppChange) -> Task:
         session.rollback()
         session.refresh(task)
         raise CFError("UnprocessableEntity", f"Task state is {task.state} and therefore cannot be canceled")
+    if untaken:
+        record_task_usage(session, task.guid, "TASK_STOPPED")
     change.record(session, "audit.app.task.cancel", task_event_data(task))
     change.commit(session)
     session.refresh(task)

@@ -18,11 +18,13 @@ from ladle.actions.app_change import AppChange
 from ladle.actions.audit import PRIVATE_DATA_HIDDEN
 from ladle.actions.metadata_update import apply_metadata
 from ladle.actions.process_rules import user_error
+from ladle.actions.quota_checks import check_task_quotas
 from ladle.config import Settings
 from ladle.db.lookup import by_guid
 from ladle.db.models import App, Droplet, Process, Task
 from ladle.db.processes import process_contexts
 from ladle.db.tasks import next_sequence_id
+from ladle.db.usage_events import record_task_usage
 from ladle.errors import CFError
 from ladle.messages.task_create import TaskCreate
 
@@ -123,6 +125,7 @@ def create_task(session: Session, settings: Settings, msg: TaskCreate, change: A
         raise CFError("UnprocessableEntity", NO_DROPLET)
     if msg.disk_in_mb is not None and msg.disk_in_mb > settings.max_app_disk_mb:
         raise CFError("UnprocessableEntity", f"Cannot request disk_in_mb greater than {settings.max_app_disk_mb}")
+    check_task_quotas(session, app.space_guid)
     task = _new_task(session, settings, app, droplet, msg)
     for _ in range(SEQUENCE_ATTEMPTS):
         task.sequence_id = next_sequence_id(session, app.guid)
@@ -138,5 +141,6 @@ def create_task(session: Session, settings: Settings, msg: TaskCreate, change: A
         raise CFError("UnprocessableEntity", "Too many tasks were created at once for this app; try again.")
     apply_metadata(session, settings, "task", task.guid, msg.metadata)
     change.record(session, "audit.app.task.create", task_event_data(task))
+    record_task_usage(session, task.guid, "TASK_STARTED")
     change.commit(session)
     return task

@@ -11,6 +11,7 @@ from ladle.api.routing import RequestContext, cf_json, get, patch
 from ladle.db.feature_flags import require_flag
 from ladle.db.models import App
 from ladle.db.placement import placement_of
+from ladle.db.services import env_group_vars, vcap_services
 from ladle.messages.app_env_update import parse_env_update
 from ladle.presenters.app_env import present_env, present_env_vars, present_permissions
 
@@ -28,7 +29,16 @@ def _env_readable_app(ctx: RequestContext) -> tuple[App, bool]:
 
 def show_env(ctx: RequestContext) -> Response:
     app, with_secrets = _env_readable_app(ctx)
-    return cf_json(present_env(app, placement_of(ctx.db, app), ctx.urls.base, with_secrets=with_secrets))
+    body = present_env(
+        app,
+        placement_of(ctx.db, app),
+        ctx.urls.base,
+        staging_group=env_group_vars(ctx.db, "staging"),
+        running_group=env_group_vars(ctx.db, "running"),
+        vcap_services=vcap_services(ctx.db, app.guid) if with_secrets else {},
+        with_secrets=with_secrets,
+    )
+    return cf_json(body)
 
 
 def show_env_vars(ctx: RequestContext) -> Response:

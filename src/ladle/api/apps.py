@@ -11,6 +11,7 @@ from ladle.actions.app_change import AppChange
 from ladle.actions.app_create import create_app
 from ladle.actions.app_state import restart_app, set_app_state
 from ladle.actions.app_update import update_app
+from ladle.actions.audit import actor_of
 from ladle.actions.deletion import request_cascade_delete
 from ladle.actions.staging_jobs import request_clear_buildpack_cache
 from ladle.api.app_change import app_change
@@ -23,8 +24,8 @@ from ladle.db.lookup import by_guid, space_ref
 from ladle.db.metadata import load_metadata
 from ladle.db.models import App, Space
 from ladle.errors import CFError
-from ladle.messages.app_create import parse_app_create
-from ladle.messages.app_update import parse_app_update
+from ladle.messages.app_create import APP_CREATE_FIELDS, parse_app_create
+from ladle.messages.app_update import APP_UPDATE_FIELDS, parse_app_update
 from ladle.messages.lifecycle import LIFECYCLE_TYPES
 from ladle.messages.lists import ListSpec
 from ladle.messages.show import parse_show_query
@@ -86,7 +87,8 @@ def show_app(ctx: RequestContext) -> Response:
 
 
 def create(ctx: RequestContext) -> Response:
-    msg = parse_app_create(ctx.json())
+    body = ctx.json()
+    msg = parse_app_create(body)
     space = by_guid(ctx.db, Space, msg.space_guid or "")
     ref = space_ref(ctx.db, space.guid) if space else None
     if ref is None or not ctx.perms.can_read_from_space(ref):
@@ -94,16 +96,17 @@ def create(ctx: RequestContext) -> Response:
     require(ctx.perms.can_write_to_space(ref))
     require_active_space(ctx, ref)
     assert space is not None
-    app = create_app(ctx.db, ctx.deps.settings, space, msg, ctx.user)
+    app = create_app(ctx.db, ctx.deps.settings, space, msg, ctx.user, request=body)
     return cf_json(_present(ctx, app), status=201)
 
 
 def update(ctx: RequestContext) -> Response:
-    msg = parse_app_update(ctx.json())
+    body = ctx.json()
+    msg = parse_app_update(body)
     app, ref = readable_app(ctx, ctx.param("guid"))
     require(ctx.perms.can_write_to_space(ref))
     require_active_space(ctx, ref)
-    return cf_json(_present(ctx, update_app(ctx.db, ctx.deps.settings, app, msg)))
+    return cf_json(_present(ctx, update_app(ctx.db, ctx.deps.settings, app, msg, actor_of(ctx.user), request=body)))
 
 
 def delete_app(ctx: RequestContext) -> Response:
@@ -150,9 +153,9 @@ def routes() -> list[BaseRoute]:
         post("/v3/apps/{guid}/actions/stop", stop),
         post("/v3/apps/{guid}/actions/restart", restart),
         post("/v3/apps/{guid}/actions/clear_buildpack_cache", clear_buildpack_cache),
-        get("/v3/apps", list_apps),
-        post("/v3/apps", create),
+        get("/v3/apps", list_apps, query=LIST),
+        post("/v3/apps", create, body=APP_CREATE_FIELDS),
         get("/v3/apps/{guid}", show_app),
-        patch("/v3/apps/{guid}", update),
+        patch("/v3/apps/{guid}", update, body=APP_UPDATE_FIELDS),
         delete("/v3/apps/{guid}", delete_app),
     ]

@@ -24,7 +24,13 @@ from ladle.db.lookup import by_guid
 from ladle.db.metadata import load_metadata
 from ladle.db.models import Buildpack
 from ladle.errors import CFError
-from ladle.messages.buildpack import parse_buildpack_create, parse_buildpack_update, parse_buildpack_upload
+from ladle.messages.buildpack import (
+    BUILDPACK_CREATE_FIELDS,
+    BUILDPACK_UPDATE_FIELDS,
+    parse_buildpack_create,
+    parse_buildpack_update,
+    parse_buildpack_upload,
+)
 from ladle.messages.lists import ListSpec
 from ladle.presenters.buildpack import present_buildpack
 from ladle.presenters.pagination import present_page
@@ -119,10 +125,10 @@ UPLOAD = UploadSpec(file_fields=frozenset({"bits"}), max_bytes=lambda s: 4 * 102
 
 def routes() -> list[BaseRoute]:
     return [
-        get("/v3/buildpacks", list_buildpacks),
-        post("/v3/buildpacks", create),
+        get("/v3/buildpacks", list_buildpacks, query=LIST),
+        post("/v3/buildpacks", create, body=BUILDPACK_CREATE_FIELDS),
         get("/v3/buildpacks/{guid}", show),
-        patch("/v3/buildpacks/{guid}", update),
+        patch("/v3/buildpacks/{guid}", update, body=BUILDPACK_UPDATE_FIELDS),
         delete("/v3/buildpacks/{guid}", remove),
         Route("/v3/buildpacks/{guid}/upload", upload_endpoint(upload, UPLOAD), methods=["POST"]),
     ]

@@ -20,7 +20,7 @@ from ladle.db.models import App, Build, Package
 from ladle.db.permissions import SpaceRef
 from ladle.errors import CFError
 from ladle.messages.build_create import parse_build_create
-from ladle.messages.build_update import parse_build_update
+from ladle.messages.build_update import BUILD_UPDATE_FIELDS, parse_build_update
 from ladle.messages.lists import ListSpec
 from ladle.presenters.build import present_build
 from ladle.presenters.pagination import present_page
@@ -118,7 +118,7 @@ def routes() -> list[BaseRoute]:
         get("/v3/builds", list_builds),
         post("/v3/builds", create),
         get("/v3/builds/{guid}", show),
-        patch("/v3/builds/{guid}", update),
+        patch("/v3/builds/{guid}", update, body=BUILD_UPDATE_FIELDS),
         post("/v3/builds/{guid}/actions/cancel", cancel),
         get("/v3/builds/{guid}/logs", logs),
         get("/v3/apps/{guid}/builds", list_app_builds),

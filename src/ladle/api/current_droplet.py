@@ -5,6 +5,7 @@ from __future__ import annotations
 from starlette.responses import Response
 from starlette.routing import BaseRoute
 
+from ladle.actions.audit import actor_of
 from ladle.actions.current_droplet import assign_current_droplet
 from ladle.api.droplets import present
 from ladle.api.guards import readable_app, require, require_active_space
@@ -42,7 +43,7 @@ def _assign(ctx: RequestContext, droplet_guid: str | None) -> App:
     app, ref = readable_app(ctx, ctx.param("guid"))
     require(ctx.perms.can_manage_apps_in_space(ref))
     require_active_space(ctx, ref)
-    assign_current_droplet(ctx.db, ctx.deps.settings, app, droplet_guid)
+    assign_current_droplet(ctx.db, ctx.deps.settings, app, droplet_guid, actor_of(ctx.user))
     return app
 
 

@@ -17,7 +17,7 @@ from ladle.db.lookup import by_guid, space_ref_of_app
 from ladle.db.metadata import load_metadata
 from ladle.db.models import App, Deployment
 from ladle.errors import CFError
-from ladle.messages.deployment_create import parse_deployment_create
+from ladle.messages.deployment_create import DEPLOYMENT_CREATE_FIELDS, parse_deployment_create
 from ladle.messages.lists import ListSpec
 from ladle.messages.metadata import parse_metadata_update
 from ladle.presenters.deployment import present_deployment
@@ -80,9 +80,9 @@ def update(ctx: RequestContext) -> Response:
 
 def routes() -> list[BaseRoute]:
     return [
-        get("/v3/deployments", list_deployments),
-        get("/v3/deployments/", list_deployments),
-        post("/v3/deployments", create),
+        get("/v3/deployments", list_deployments, query=LIST),
+        get("/v3/deployments/", list_deployments, query=LIST),
+        post("/v3/deployments", create, body=DEPLOYMENT_CREATE_FIELDS),
         get("/v3/deployments/{guid}", show),
         patch("/v3/deployments/{guid}", update),
         post("/v3/deployments/{guid}/actions/cancel", cancel),

@@ -14,7 +14,7 @@ from ladle.db.metadata import load_metadata
 from ladle.db.models import Domain, Organization
 from ladle.db.routes import default_domain, domains_page
 from ladle.errors import CFError
-from ladle.messages.domain import parse_domain_create
+from ladle.messages.domain import DOMAIN_CREATE_FIELDS, parse_domain_create
 from ladle.messages.lists import ListSpec
 from ladle.presenters.domain import present_domain
 from ladle.presenters.pagination import present_page
@@ -92,7 +92,7 @@ def create(ctx: RequestContext) -> Response:
 def routes() -> list[BaseRoute]:
     return [
         get("/v3/domains", list_domains),
-        post("/v3/domains", create),
+        post("/v3/domains", create, body=DOMAIN_CREATE_FIELDS),
         get("/v3/domains/{guid}", show_domain),
         get("/v3/organizations/{guid}/domains", list_org_domains),
         get("/v3/organizations/{guid}/domains/default", show_default),

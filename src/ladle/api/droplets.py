@@ -24,7 +24,14 @@ from ladle.db.models import Droplet, Package
 from ladle.db.permissions import SpaceRef
 from ladle.db.states.droplet import DropletState
 from ladle.errors import CFError
-from ladle.messages.droplet import parse_droplet_copy, parse_droplet_create, parse_droplet_update, parse_droplet_upload
+from ladle.messages.droplet import (
+    DROPLET_CREATE_FIELDS,
+    DROPLET_UPDATE_FIELDS,
+    parse_droplet_copy,
+    parse_droplet_create,
+    parse_droplet_update,
+    parse_droplet_upload,
+)
 from ladle.messages.legacy_stage import parse_legacy_stage
 from ladle.messages.lists import ListSpec
 from ladle.presenters.droplet import present_droplet, present_legacy_staging
@@ -190,9 +197,9 @@ def routes() -> list[BaseRoute]:
         get("/v3/droplets/{guid}/download", download),
         Route("/v3/droplets/{guid}/upload", upload_endpoint(upload, UPLOAD), methods=["POST"]),
         get("/v3/droplets", list_droplets),
-        post("/v3/droplets", create),
+        post("/v3/droplets", create, body=DROPLET_CREATE_FIELDS),
         get("/v3/droplets/{guid}", show),
-        patch("/v3/droplets/{guid}", update),
+        patch("/v3/droplets/{guid}", update, body=DROPLET_UPDATE_FIELDS),
         delete("/v3/droplets/{guid}", remove),
         get("/v3/apps/{guid}/droplets", list_app_droplets),
         get("/v3/packages/{guid}/droplets", list_package_droplets),

@@ -10,7 +10,7 @@ from ladle.api.listing import parse_list_or_raise
 from ladle.api.routing import RequestContext, cf_json, get, patch
 from ladle.db.feature_flags import FlagState, all_flags, get_flag
 from ladle.errors import CFError
-from ladle.messages.feature_flag_update import parse_feature_flag_update
+from ladle.messages.feature_flag_update import FEATURE_FLAG_FIELDS, parse_feature_flag_update
 from ladle.messages.lists import ListSpec, conditions_hold
 from ladle.presenters.feature_flag import present_feature_flag
 from ladle.presenters.pagination import present_page
@@ -56,7 +56,7 @@ def update_flag(ctx: RequestContext) -> Response:
 
 def routes() -> list[BaseRoute]:
     return [
-        get("/v3/feature_flags", list_flags),
+        get("/v3/feature_flags", list_flags, query=LIST),
         get("/v3/feature_flags/{name}", show_flag),
-        patch("/v3/feature_flags/{name}", update_flag),
+        patch("/v3/feature_flags/{name}", update_flag, body=FEATURE_FLAG_FIELDS),
     ]

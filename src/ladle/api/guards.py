@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import TypeVar
 
 from ladle.api.routing import RequestContext
-from ladle.db.lookup import by_guid, space_ref_of_app
+from ladle.db.lookup import app_with_space_ref, by_guid_with_app
 from ladle.db.models import App, Build, Deployment, Droplet, Organization, Package, Process, Task
 from ladle.db.permissions import SpaceRef
 from ladle.db.processes import process_of_app
@@ -44,13 +44,10 @@ def require_active_org(ctx: RequestContext, org: Organization) -> None:
 
 def readable_app(ctx: RequestContext, guid: str) -> tuple[App, SpaceRef]:
     """The app, if it exists and the caller may see it; otherwise "App not found" (never 403)."""
-    app = by_guid(ctx.db, App, guid)
-    if app is None:
+    found = app_with_space_ref(ctx.db, guid)
+    if found is None or not ctx.perms.can_read_from_space(found[1]):
         raise CFError("ResourceNotFound", "App not found")
-    ref = space_ref_of_app(ctx.db, app)
-    if not ctx.perms.can_read_from_space(ref):
-        raise CFError("ResourceNotFound", "App not found")
-    return app, ref
+    return found
 
 
 def readable_with_app(
@@ -60,11 +57,10 @@ def readable_with_app(
     the rule of its app's space, with that app; otherwise "<Resource> not found".
     ``state_updater_reads``: the staging-state scope sees it anywhere."""
     not_found = CFError("ResourceNotFound", f"{model.__name__} not found")
-    row = by_guid(ctx.db, model, guid)
-    app = by_guid(ctx.db, App, row.app_guid) if row else None
-    if row is None or app is None:
+    found = by_guid_with_app(ctx.db, model, guid)
+    if found is None:
         raise not_found
-    ref = space_ref_of_app(ctx.db, app)
+    row, app, ref = found
     if not (ctx.perms.can_read_from_space(ref) or (state_updater_reads and ctx.perms.is_build_state_updater)):
         raise not_found
     return row, app, ref
@@ -80,10 +76,10 @@ def readable_of_app(
 
 def writable_app(ctx: RequestContext, guid: str | None, *, missing: CFError) -> App:
     """The app a new resource goes to: ``missing`` if it cannot be seen, 403 if not writable."""
-    app = by_guid(ctx.db, App, guid or "")
-    ref = space_ref_of_app(ctx.db, app) if app else None
-    if app is None or ref is None or not ctx.perms.can_read_from_space(ref):
+    found = app_with_space_ref(ctx.db, guid or "")
+    if found is None or not ctx.perms.can_read_from_space(found[1]):
         raise missing
+    app, ref = found
     require(ctx.perms.can_write_to_space(ref))
     require_active_space(ctx, ref)
     return app

@@ -7,7 +7,7 @@ import re
 import time
 import uuid
 
-from starlette.datastructures import Headers, MutableHeaders
+from starlette.datastructures import Headers
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 __all__ = ["RequestIdMiddleware", "request_id_for"]
@@ -44,11 +44,12 @@ class RequestIdMiddleware:
             nonlocal status
             if message["type"] == "http.response.start":
                 status = message["status"]
-                out = MutableHeaders(scope=message)
-                out["X-VCAP-Request-ID"] = request_id
+                # Appended as raw pairs: the response never carries these already.
+                extra = [(b"x-vcap-request-id", request_id.encode("latin-1"))]
                 user_guid = state.get("user_guid")
                 if user_guid:
-                    out["X-USER-GUID"] = user_guid
+                    extra.append((b"x-user-guid", user_guid.encode("latin-1")))
+                message["headers"] = [*message.get("headers", ()), *extra]
             await send(message)
 
         try:

@@ -18,7 +18,7 @@ from ladle.db.models import Organization
 from ladle.db.orgs_spaces import organizations_page
 from ladle.errors import CFError
 from ladle.messages.lists import ListSpec
-from ladle.messages.organization import parse_organization_create, parse_organization_update
+from ladle.messages.organization import ORGANIZATION_FIELDS, parse_organization_create, parse_organization_update
 from ladle.presenters.organization import present_organization
 from ladle.presenters.pagination import present_page
 
@@ -57,8 +57,9 @@ def show_organization(ctx: RequestContext) -> Response:
 def create_org(ctx: RequestContext) -> Response:
     flag = get_flag(ctx.db, "user_org_creation")
     require(ctx.perms.is_admin or bool(flag and flag.enabled))
-    change = parse_organization_create(ctx.json())
-    org = create_organization(ctx.db, ctx.deps.settings, change, ctx.user)
+    body = ctx.json()
+    change = parse_organization_create(body)
+    org = create_organization(ctx.db, ctx.deps.settings, change, ctx.user, request=body)
     return cf_json(_present(ctx, org), status=201)
 
 
@@ -78,9 +79,9 @@ def delete_org(ctx: RequestContext) -> Response:
 
 def routes() -> list[BaseRoute]:
     return [
-        get("/v3/organizations", list_organizations),
-        post("/v3/organizations", create_org),
+        get("/v3/organizations", list_organizations, query=LIST),
+        post("/v3/organizations", create_org, body=ORGANIZATION_FIELDS),
         get("/v3/organizations/{guid}", show_organization),
-        patch("/v3/organizations/{guid}", update_org),
+        patch("/v3/organizations/{guid}", update_org, body=ORGANIZATION_FIELDS),
         delete("/v3/organizations/{guid}", delete_org),
     ]

@@ -7,6 +7,7 @@ from typing import Any
 from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
+from ladle.actions.audit import actor_of
 from ladle.actions.package_copy import copy_package
 from ladle.actions.package_upload import accept_upload
 from ladle.actions.packages import create_package, request_package_delete, update_package
@@ -26,12 +27,13 @@ from ladle.db.states.package import PackageState
 from ladle.errors import CFError
 from ladle.messages.lists import ListSpec
 from ladle.messages.package_create import (
+    PACKAGE_CREATE_FIELDS,
     PackageCreate,
     parse_legacy_package_create,
     parse_package_copy,
     parse_package_create,
 )
-from ladle.messages.package_update import parse_package_update
+from ladle.messages.package_update import PACKAGE_UPDATE_FIELDS, parse_package_update
 from ladle.messages.package_upload import parse_package_upload
 from ladle.presenters.package import present_package
 from ladle.presenters.pagination import present_page
@@ -82,7 +84,7 @@ def show_package(ctx: RequestContext) -> Response:
 
 def _create(ctx: RequestContext, msg: PackageCreate) -> Response:
     app = _writable_app_for_create(ctx, msg.app_guid)
-    package = create_package(ctx.db, ctx.deps.settings, app, msg)
+    package = create_package(ctx.db, ctx.deps.settings, app, msg, actor_of(ctx.user))
     return cf_json(_present(ctx, package), status=201)
 
 
@@ -173,9 +175,9 @@ UPLOAD = UploadSpec(
 def routes() -> list[BaseRoute]:
     return [
         get("/v3/packages", list_packages),
-        post("/v3/packages", create),
+        post("/v3/packages", create, body=PACKAGE_CREATE_FIELDS),
         get("/v3/packages/{guid}", show_package),
-        patch("/v3/packages/{guid}", update),
+        patch("/v3/packages/{guid}", update, body=PACKAGE_UPDATE_FIELDS),
         delete("/v3/packages/{guid}", delete_package),
         Route("/v3/packages/{guid}/upload", upload_endpoint(upload, UPLOAD), methods=["POST"]),
         get("/v3/packages/{guid}/download", download),

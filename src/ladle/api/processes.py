@@ -24,8 +24,8 @@ from ladle.db.processes import ProcessContext, process_contexts, processes_page
 from ladle.errors import CFError
 from ladle.messages.embed import embed_problems, parse_process_show_query
 from ladle.messages.lists import ListSpec
-from ladle.messages.process_scale import parse_process_scale
-from ladle.messages.process_update import parse_process_update
+from ladle.messages.process_scale import PROCESS_SCALE_FIELDS, parse_process_scale
+from ladle.messages.process_update import PROCESS_UPDATE_FIELDS, parse_process_update
 from ladle.presenters.pagination import present_page
 from ladle.presenters.process import present_process, with_process_instances
 from ladle.presenters.process_stats import process_instance_entries
@@ -129,12 +129,12 @@ def routes() -> list[BaseRoute]:
     return [
         get("/v3/processes", list_processes),
         get("/v3/processes/{guid}", show),
-        patch("/v3/processes/{guid}", update),
-        post("/v3/processes/{guid}/actions/scale", scale),
+        patch("/v3/processes/{guid}", update, body=PROCESS_UPDATE_FIELDS),
+        post("/v3/processes/{guid}/actions/scale", scale, body=PROCESS_SCALE_FIELDS),
         delete("/v3/processes/{guid}/instances/{index}", stop_one_instance),
         get("/v3/apps/{guid}/processes", list_app_processes),
         get("/v3/apps/{guid}/processes/{type}", show),
-        patch("/v3/apps/{guid}/processes/{type}", update),
-        post("/v3/apps/{guid}/processes/{type}/actions/scale", scale),
+        patch("/v3/apps/{guid}/processes/{type}", update, body=PROCESS_UPDATE_FIELDS),
+        post("/v3/apps/{guid}/processes/{type}/actions/scale", scale, body=PROCESS_SCALE_FIELDS),
         delete("/v3/apps/{guid}/processes/{type}/instances/{index}", stop_one_instance),
     ]

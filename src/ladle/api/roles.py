@@ -20,7 +20,7 @@ from ladle.db.orgs_spaces import organizations_by_guid, spaces_by_guid
 from ladle.db.roles_users import readable_role, roles_page, users_by_guid
 from ladle.errors import CFError
 from ladle.messages.lists import ListSpec, parse_list
-from ladle.messages.role_create import parse_role_create
+from ladle.messages.role_create import ROLE_CREATE_FIELDS, parse_role_create
 from ladle.messages.show import parse_show_query
 from ladle.presenters.organization import present_organization
 from ladle.presenters.pagination import present_page
@@ -134,8 +134,8 @@ def delete_role(ctx: RequestContext) -> Response:
 
 def routes() -> list[BaseRoute]:
     return [
-        get("/v3/roles", list_roles),
-        post("/v3/roles", create_role),
+        get("/v3/roles", list_roles, query=LIST),
+        post("/v3/roles", create_role, body=ROLE_CREATE_FIELDS),
         get("/v3/roles/{guid}", show_role),
         delete("/v3/roles/{guid}", delete_role),
     ]

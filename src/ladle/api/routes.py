@@ -30,7 +30,14 @@ from ladle.db.permissions import SpaceRef
 from ladle.db.routes import destinations_of, domains_by_guid, routes_page
 from ladle.errors import CFError
 from ladle.messages.lists import ListParams, ListSpec
-from ladle.messages.route import parse_destinations, parse_route_create, parse_route_update
+from ladle.messages.route import (
+    DESTINATIONS_FIELDS,
+    ROUTE_CREATE_FIELDS,
+    ROUTE_UPDATE_FIELDS,
+    parse_destinations,
+    parse_route_create,
+    parse_route_update,
+)
 from ladle.presenters.domain import present_domain
 from ladle.presenters.organization import present_organization
 from ladle.presenters.pagination import present_page
@@ -206,15 +213,15 @@ def delete_space_routes(ctx: RequestContext) -> Response:
 
 def routes() -> list[BaseRoute]:
     return [
-        get("/v3/routes", list_routes),
-        post("/v3/routes", create),
+        get("/v3/routes", list_routes, query=LIST),
+        post("/v3/routes", create, body=ROUTE_CREATE_FIELDS),
         get("/v3/routes/{guid}", show_route),
-        patch("/v3/routes/{guid}", update),
+        patch("/v3/routes/{guid}", update, body=ROUTE_UPDATE_FIELDS),
         delete("/v3/routes/{guid}", delete_one),
         get("/v3/routes/{guid}/destinations", list_destinations),
-        post("/v3/routes/{guid}/destinations", add),
-        patch("/v3/routes/{guid}/destinations", replace),
+        post("/v3/routes/{guid}/destinations", add, body=DESTINATIONS_FIELDS),
+        patch("/v3/routes/{guid}/destinations", replace, body=DESTINATIONS_FIELDS),
         delete("/v3/routes/{guid}/destinations/{destination_guid}", remove),
-        get("/v3/apps/{guid}/routes", list_app_routes),
+        get("/v3/apps/{guid}/routes", list_app_routes, query=APP_LIST),
         delete("/v3/spaces/{guid}/routes", delete_space_routes),
     ]

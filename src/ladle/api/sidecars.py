@@ -34,6 +34,6 @@ def process_sidecars(ctx: RequestContext) -> Response:
 
 def routes() -> list[BaseRoute]:
     return [
-        get("/v3/apps/{guid}/sidecars", app_sidecars),
-        get("/v3/processes/{guid}/sidecars", process_sidecars),
+        get("/v3/apps/{guid}/sidecars", app_sidecars, query=LIST),
+        get("/v3/processes/{guid}/sidecars", process_sidecars, query=LIST),
     ]

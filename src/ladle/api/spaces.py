@@ -7,6 +7,7 @@ from typing import Any
 from starlette.responses import Response
 from starlette.routing import BaseRoute
 
+from ladle.actions.audit import actor_of
 from ladle.actions.deletion import request_cascade_delete
 from ladle.actions.spaces import create_space, update_space
 from ladle.api.guards import require, require_active_org, require_active_space
@@ -21,7 +22,7 @@ from ladle.db.permissions import SpaceRef
 from ladle.errors import CFError
 from ladle.messages.lists import ListSpec
 from ladle.messages.show import parse_show_query
-from ladle.messages.space import parse_space_create, parse_space_update
+from ladle.messages.space import SPACE_CREATE_FIELDS, SPACE_UPDATE_FIELDS, parse_space_create, parse_space_update
 from ladle.presenters.organization import present_organization
 from ladle.presenters.pagination import present_page
 from ladle.presenters.space import present_space
@@ -79,7 +80,8 @@ def show_space(ctx: RequestContext) -> Response:
 
 
 def create(ctx: RequestContext) -> Response:
-    change = parse_space_create(ctx.json())
+    body = ctx.json()
+    change = parse_space_create(body)
     org = by_guid(ctx.db, Organization, change.organization_guid or "")
     if org is None or not ctx.perms.can_read_org(org.guid):
         raise CFError(
@@ -88,7 +90,10 @@ def create(ctx: RequestContext) -> Response:
         )
     require(ctx.perms.can_write_org(org.guid))
     require_active_org(ctx, org)
-    return cf_json(_present(ctx, create_space(ctx.db, ctx.deps.settings, org, change)), status=201)
+    return cf_json(
+        _present(ctx, create_space(ctx.db, ctx.deps.settings, org, change, actor_of(ctx.user), request=body)),
+        status=201,
+    )
 
 
 def update(ctx: RequestContext) -> Response:
@@ -108,9 +113,9 @@ def delete_space(ctx: RequestContext) -> Response:
 
 def routes() -> list[BaseRoute]:
     return [
-        get("/v3/spaces", list_spaces),
-        post("/v3/spaces", create),
+        get("/v3/spaces", list_spaces, query=LIST),
+        post("/v3/spaces", create, body=SPACE_CREATE_FIELDS),
         get("/v3/spaces/{guid}", show_space),
-        patch("/v3/spaces/{guid}", update),
+        patch("/v3/spaces/{guid}", update, body=SPACE_UPDATE_FIELDS),
         delete("/v3/spaces/{guid}", delete_space),
     ]

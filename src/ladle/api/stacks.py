@@ -92,7 +92,7 @@ def stack_apps(ctx: RequestContext) -> Response:
 
 def routes() -> list[BaseRoute]:
     return [
-        get("/v3/stacks", list_stacks),
+        get("/v3/stacks", list_stacks, query=LIST),
         post("/v3/stacks", create),
         get("/v3/stacks/{guid}", show),
         patch("/v3/stacks/{guid}", update),

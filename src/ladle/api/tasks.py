@@ -23,7 +23,7 @@ from ladle.db.tasks import task_droplets, tasks_page
 from ladle.errors import CFError
 from ladle.messages.lists import ListSpec
 from ladle.messages.metadata import parse_metadata_update
-from ladle.messages.task_create import parse_task_create
+from ladle.messages.task_create import TASK_CREATE_FIELDS, parse_task_create
 from ladle.presenters.pagination import present_page
 from ladle.presenters.task import present_task
 
@@ -96,11 +96,11 @@ def update(ctx: RequestContext) -> Response:
 
 def routes() -> list[BaseRoute]:
     return [
-        get("/v3/tasks", list_tasks),
+        get("/v3/tasks", list_tasks, query=LIST),
         get("/v3/tasks/{guid}", show),
         patch("/v3/tasks/{guid}", update),
         put("/v3/tasks/{guid}/cancel", cancel),
         post("/v3/tasks/{guid}/actions/cancel", cancel),
-        get("/v3/apps/{guid}/tasks", list_app_tasks),
-        post("/v3/apps/{guid}/tasks", create),
+        get("/v3/apps/{guid}/tasks", list_app_tasks, query=LIST),
+        post("/v3/apps/{guid}/tasks", create, body=TASK_CREATE_FIELDS),
     ]

@@ -22,6 +22,7 @@ from starlette.concurrency import run_in_threadpool
 from starlette.requests import ClientDisconnect, Request
 
 from ladle.actions.uploads import UploadedBits
+from ladle.api.body import Pace, paced_stream
 from ladle.blobstore.base import Digest
 from ladle.blobstore.digest import HashingWriter
 from ladle.errors import CFError
@@ -132,6 +133,7 @@ async def receive_form(
     file_fields: frozenset[str],
     max_file_bytes: int,
     too_large: Callable[[], CFError],
+    pace: Pace,
 ) -> UploadForm:
     """Read a multipart body. File fields go to files in ``scratch``; others are text.
 
@@ -140,7 +142,7 @@ async def receive_form(
     content_type, params = parse_options_header(request.headers.get("content-type", ""))
     boundary = params.get(b"boundary")
     if content_type == b"application/x-www-form-urlencoded":
-        return await _receive_urlencoded(request)
+        return await _receive_urlencoded(request, pace)
     if content_type != b"multipart/form-data" or not boundary:
         return UploadForm()
     length = request.headers.get("content-length")
@@ -213,7 +215,7 @@ async def receive_form(
         },
     )
     try:
-        async for chunk in request.stream():
+        async for chunk in paced_stream(request, pace):
             parser.write(chunk)
             for part in parts:
                 if part.sink is not None:
@@ -240,10 +242,10 @@ class _TooLarge(Exception):
     pass
 
 
-async def _receive_urlencoded(request: Request) -> UploadForm:
+async def _receive_urlencoded(request: Request, pace: Pace) -> UploadForm:
     """A form without files (a ``resources``-only upload sent as a plain form)."""
     body = bytearray()
-    async for chunk in request.stream():
+    async for chunk in paced_stream(request, pace):
         body.extend(chunk)
         if len(body) > MAX_TEXT_FIELD:
             raise CFError("MessageParseError", "request body too large")

@@ -13,7 +13,7 @@ from ladle.db.models import User
 from ladle.db.roles_users import readable_user, users_page
 from ladle.errors import CFError
 from ladle.messages.lists import ListSpec, parse_list
-from ladle.messages.user_create import parse_user_create
+from ladle.messages.user_create import USER_CREATE_FIELDS, parse_user_create
 from ladle.presenters.pagination import present_page
 from ladle.presenters.user import present_user
 
@@ -59,7 +59,7 @@ def create(ctx: RequestContext) -> Response:
 
 def routes() -> list[BaseRoute]:
     return [
-        get("/v3/users", list_users),
-        post("/v3/users", create),
+        get("/v3/users", list_users, query=LIST),
+        post("/v3/users", create, body=USER_CREATE_FIELDS),
         get("/v3/users/{guid}", show_user),
     ]

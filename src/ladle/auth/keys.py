@@ -49,8 +49,10 @@ def _b64uint(value: int) -> str:
     return base64.urlsafe_b64encode(raw).rstrip(b"=").decode()
 
 
-def load_or_create_signing_key(data_dir: Path) -> SigningKey:
-    path = data_dir / KEY_FILE
+def load_or_create_signing_key(data_dir: Path, path: Path | None = None) -> SigningKey:
+    """The key at ``path`` (default: in the data directory), made on first use. API processes
+    behind one load balancer must share it, or each refuses the others' tokens."""
+    path = path or data_dir / KEY_FILE
     if path.exists():
         private = serialization.load_pem_private_key(path.read_bytes(), password=None)
         if not isinstance(private, rsa.RSAPrivateKey):
@@ -60,8 +62,8 @@ def load_or_create_signing_key(data_dir: Path) -> SigningKey:
         pem = private.private_bytes(
             serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
         )
-        data_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
-        tmp = path.with_name(f"{KEY_FILE}.{os.getpid()}.tmp")
+        path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+        tmp = path.with_name(f"{path.name}.{os.getpid()}.tmp")
         fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
         with os.fdopen(fd, "wb") as fh:
             fh.write(pem)
@@ -72,6 +74,6 @@ def load_or_create_signing_key(data_dir: Path) -> SigningKey:
             pass
         finally:
             tmp.unlink(missing_ok=True)
-        return load_or_create_signing_key(data_dir)
+        return load_or_create_signing_key(data_dir, path)
     der = private.public_key().public_bytes(serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo)
     return SigningKey(private, kid="ladle-" + hashlib.sha256(der).hexdigest()[:16])

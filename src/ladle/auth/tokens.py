@@ -274,13 +274,28 @@ class TokenVerifier(Protocol):
 
 
 class LocalVerifier:
-    """Verifies tokens signed by our own key."""
+    """Verifies tokens signed by our own key.
+
+    A client sends the same token on every request until it expires; checking its RSA signature
+    again each time would cost more than most requests' own work. Verified tokens are remembered
+    (bounded) until their expiry: the key never changes under a verifier, so the answer cannot.
+    """
+
+    MAX_REMEMBERED = 10_000
 
     def __init__(self, key: SigningKey) -> None:
         self.public_key = key.public_key
+        self._verified: dict[str, Identity] = {}
 
     def verify(self, token: str) -> Identity:
-        return identity_from_claims(_decode(token, self.public_key, audience=AUDIENCE))
+        identity = self._verified.get(token)
+        if identity is not None and identity.expires_at > time.time():
+            return identity
+        identity = identity_from_claims(_decode(token, self.public_key, audience=AUDIENCE))
+        if len(self._verified) >= self.MAX_REMEMBERED:
+            self._verified.clear()  # rare: cheaper than an LRU's bookkeeping on every request
+        self._verified[token] = identity
+        return identity
 
 
 class ExternalUaaVerifier:

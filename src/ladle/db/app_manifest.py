@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from ladle.db.metadata import Metadata, load_metadata
-from ladle.db.models import App, Domain, Package, Process, Route, RouteDestination
+from ladle.db.models import App, Domain, Package, Process, Route, RouteDestination, ServiceBinding, ServiceInstance
 
 __all__ = ["ManifestParts", "app_in_space", "manifest_parts"]
 
@@ -21,6 +21,8 @@ class ManifestParts:
     metadata: Metadata
     docker_image: str | None
     docker_username: str | None
+    # Names of the service instances the app is bound to.
+    service_names: list[str] = field(default_factory=list)
 
 
 def app_in_space(session: Session, space_guid: str, name: str) -> App | None:
@@ -48,4 +50,11 @@ def manifest_parts(session: Session, app: App) -> ManifestParts:
         if package is not None:
             image, username = package.docker_image, package.docker_username
     metadata = load_metadata(session, "app", [app.guid])[app.guid]
-    return ManifestParts(processes, routes, metadata, image, username)
+    service_names = list(
+        session.scalars(
+            select(ServiceInstance.name)
+            .join(ServiceBinding, ServiceBinding.service_instance_guid == ServiceInstance.guid)
+            .where(ServiceBinding.app_guid == app.guid)
+        )
+    )
+    return ManifestParts(processes, routes, metadata, image, username, service_names)

@@ -5,6 +5,7 @@ from __future__ import annotations
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from ladle.db.apps import readable
 from ladle.db.listing import Page, filter_common, paginate
 from ladle.db.models import App, Deployment
 from ladle.db.permissions import Permissions
@@ -63,9 +64,7 @@ def _states_to_reasons(states: list[str]) -> list[str]:
 
 
 def deployments_page(session: Session, perms: Permissions, params: ListParams) -> Page[Deployment]:
-    stmt = select(Deployment).join(App, App.guid == Deployment.app_guid)
-    if not perms.reads_globally:
-        stmt = stmt.where(App.space_guid.in_(perms.readable_space_guids()))
+    stmt = readable(select(Deployment).join(App, App.guid == Deployment.app_guid), perms, App.space_guid)
     stmt = filter_common(stmt, Deployment, params, "deployment")
     arrays = params.arrays
     if "app_guids" in arrays:

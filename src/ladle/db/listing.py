@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from collections import namedtuple
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from functools import cache
 from typing import Any, Generic, TypeVar
 
 from sqlalchemy import ColumnElement, Select, and_, exists, false, func, or_, select, true
@@ -14,7 +16,7 @@ from ladle.db.models import Label
 from ladle.messages.label_selector import Requirement
 from ladle.messages.lists import ListParams, TimeCondition
 
-__all__ = ["Page", "filter_common", "label_clause", "paginate"]
+__all__ = ["Page", "count_of", "filter_common", "label_clause", "paginate", "paginate_columns"]
 
 T = TypeVar("T")
 _SECOND = timedelta(seconds=1)
@@ -78,14 +80,18 @@ def filter_common(stmt: Select[Any], model: Any, params: ListParams, resource_ty
     return stmt
 
 
-def order_columns(model: Any, params: ListParams, default: Sequence[Any] | None = None) -> list[Any]:
-    """The client's ``order_by`` (ties broken by guid), else ``default``, else creation order."""
+def order_columns(
+    model: Any, params: ListParams, default: Sequence[Any] | None = None, *, ties_by_id: bool = False
+) -> list[Any]:
+    """The client's ``order_by`` (ties broken by guid, or by insertion order for event logs whose
+    order is the point), else ``default``, else creation order."""
     if params.order_by is None:
         return [*default, model.id] if default else [model.id]
     column: InstrumentedAttribute[Any] = getattr(model, params.order_by)
+    tie = model.id if ties_by_id else model.guid
     if params.descending:
-        return [column.desc(), model.guid.desc()]
-    return [column.asc(), model.guid.asc()]
+        return [column.desc(), tie.desc()]
+    return [column.asc(), tie.asc()]
 
 
 def paginate(
@@ -95,10 +101,47 @@ def paginate(
     params: ListParams,
     *,
     default_order: Sequence[Any] | None = None,
+    ties_by_id: bool = False,
 ) -> Page[Any]:
-    total = session.scalar(select(func.count()).select_from(stmt.order_by(None).subquery())) or 0
-    ordered = stmt.order_by(*order_columns(model, params, default_order))
-    rows: Sequence[Any] = session.scalars(
-        ordered.limit(params.per_page).offset((params.page - 1) * params.per_page)
-    ).all()
+    order = order_columns(model, params, default_order, ties_by_id=ties_by_id)
+    total, window = _total_and_window(session, stmt, order, params)
+    rows: Sequence[Any] = session.scalars(window).all()
     return Page(list(rows), total)
+
+
+def paginate_columns(
+    session: Session, stmt: Select[Any], model: Any, params: ListParams, *, total: int | None = None
+) -> Page[Any]:
+    """As :func:`paginate`, but each item is a row of the model's columns, read by attribute as
+    the model's are (``row.guid``), not a model object: building and tracking ORM objects costs
+    several times more than reading the rows, which shows on pages of thousands. For presenters
+    that read only columns. ``total``: the count of what ``stmt`` finds, where the caller has a
+    cheaper way to it."""
+    total, window = _total_and_window(session, stmt, order_columns(model, params, None), params, total)
+    window = window.with_only_columns(*model.__table__.columns)
+    # On the connection, not the session: the rows come back as the driver's, with no pass
+    # through the ORM's loading. Then as named tuples: an attribute of one is read ten times
+    # faster than one of SQLAlchemy's rows, and a presenter reads twenty per item.
+    make = _row_type(model)._make
+    return Page([make(row) for row in session.connection().execute(window)], total)
+
+
+def count_of(stmt: Select[Any]) -> Select[int]:
+    """A statement counting the rows ``stmt`` finds."""
+    return select(func.count()).select_from(stmt.order_by(None).subquery())
+
+
+def _total_and_window(
+    session: Session, stmt: Select[Any], order: list[Any], params: ListParams, total: int | None = None
+) -> tuple[int, Select[Any]]:
+    """How many rows ``stmt`` finds (unless ``total`` says), and the statement for the page
+    ``params`` asks for."""
+    if total is None:
+        total = session.scalar(count_of(stmt)) or 0
+    window = stmt.order_by(*order).limit(params.per_page).offset((params.page - 1) * params.per_page)
+    return total, window
+
+
+@cache
+def _row_type(model: Any) -> Any:
+    return namedtuple(f"{model.__name__}Columns", [column.key for column in model.__table__.columns])

@@ -6,7 +6,9 @@ from pathlib import Path
 
 from alembic import command
 from alembic.config import Config
-from sqlalchemy import Engine, text
+from sqlalchemy import Engine
+
+from ladle.db.dialects import cluster_lock
 
 __all__ = ["alembic_config", "upgrade"]
 
@@ -23,9 +25,7 @@ def alembic_config(url: str) -> Config:
 
 def upgrade(engine: Engine, revision: str = "head") -> None:
     cfg = alembic_config(engine.url.render_as_string(hide_password=False))
-    with engine.begin() as connection:
-        if connection.dialect.name == "postgresql":
-            # Several servers starting at once against one database migrate one at a time.
-            connection.execute(text("SELECT pg_advisory_xact_lock(7405124)"))
+    # Several servers starting at once against one database migrate one at a time.
+    with cluster_lock(engine, 7405124) as connection, connection.begin():
         cfg.attributes["connection"] = connection
         command.upgrade(cfg, revision)

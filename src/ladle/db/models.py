@@ -1,4 +1,4 @@
-"""The relational schema, one class per table, shared by SQLite and PostgreSQL.
+"""The relational schema, one class per table, shared by SQLite, PostgreSQL and MySQL/MariaDB.
 
 Rows reference each other by guid (as Cloud Controller does), so a presenter can show a
 relationship without a join. The integer ``id`` gives the default (creation) order.
@@ -22,10 +22,12 @@ from sqlalchemy import (
     Text,
     UniqueConstraint,
     func,
+    text,
 )
-from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, synonym
 
 from ladle.clock import new_guid, utcnow
+from ladle.db import dialects  # noqa: F401  (how DateTime and Text are spelled on MySQL)
 
 NAMING = {
     "ix": "ix_%(column_0_label)s",
@@ -34,6 +36,10 @@ NAMING = {
     "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
     "pk": "pk_%(table_name)s",
 }
+
+
+# How long a token id may be: the revocation table's key.
+JTI_LENGTH = 64
 
 
 class Base(DeclarativeBase):
@@ -70,6 +76,8 @@ class Organization(Resource):
 
     name: Mapped[str] = mapped_column(String(255))
     suspended: Mapped[bool] = mapped_column(Boolean, default=False)
+    # The organization quota applied to it (every org has one; new orgs get the default quota).
+    quota_guid: Mapped[str | None] = mapped_column(String(36), index=True)
 
     __table_args__ = (Index("ux_organizations_name", func.lower(name), unique=True),)
 
@@ -81,6 +89,8 @@ class Space(Resource):
     organization_guid: Mapped[str] = mapped_column(
         String(36), ForeignKey("organizations.guid", ondelete="CASCADE"), index=True
     )
+    # The space quota applied to it, if any (one of its organization's space quotas).
+    quota_guid: Mapped[str | None] = mapped_column(String(36), index=True)
 
     __table_args__ = (Index("ux_spaces_org_name", organization_guid, func.lower(name), unique=True),)
 
@@ -134,7 +144,8 @@ class Stack(Resource):
 class App(Resource):
     __tablename__ = "apps"
 
-    name: Mapped[str] = mapped_column(String(255))
+    # Indexed for ``GET /v3/apps?names=`` (the unique index is over the lower-cased name).
+    name: Mapped[str] = mapped_column(String(255), index=True)
     space_guid: Mapped[str] = mapped_column(String(36), ForeignKey("spaces.guid"), index=True)
     state: Mapped[str] = mapped_column(String(16), default="STOPPED")
     lifecycle_type: Mapped[str] = mapped_column(String(16), default="buildpack")
@@ -227,6 +238,19 @@ class Build(Resource):
     # Extra staging variables given with the request (not the app's own).
     environment_variables: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
 
+    # Cloud Controller's "Only one build can be STAGING at a time per application", held by the
+    # database so that two API processes creating builds at once cannot both pass the check (on
+    # MySQL a generated column stands for the condition: see migration 0011).
+    __table_args__ = (
+        Index(
+            "ux_builds_one_staging",
+            "app_guid",
+            unique=True,
+            sqlite_where=text("state = 'STAGING'"),
+            postgresql_where=text("state = 'STAGING'"),
+        ),
+    )
+
 
 class Droplet(Resource):
     """The runnable result of staging (or an uploaded tarball, or a docker image)."""
@@ -303,6 +327,9 @@ class Job(Resource):
     # column stays until a migration drops it.
     node: Mapped[str | None] = mapped_column(String(255))
     claimed_until: Mapped[datetime | None] = mapped_column(DateTime)
+    # When the job was last handed to a broker (a distributed executor): a job still unclaimed
+    # long after is sent again, one never handed over (the broker was down) at the next sweep.
+    enqueued_at: Mapped[datetime | None] = mapped_column(DateTime)
 
 
 class Label(Base):
@@ -340,7 +367,7 @@ class RevokedToken(Base):
 
     __tablename__ = "revoked_tokens"
 
-    jti: Mapped[str] = mapped_column(String(64), primary_key=True)
+    jti: Mapped[str] = mapped_column(String(JTI_LENGTH), primary_key=True)
     expires_at: Mapped[datetime] = mapped_column(DateTime, index=True)
 
 
@@ -374,6 +401,8 @@ class Route(Resource):
     # Host names compare case-insensitively (as DNS does); paths do not.
     __table_args__ = (
         Index("ux_routes_identity", domain_guid, func.lower(host), path, func.coalesce(port, 0), unique=True),
+        # For ``GET /v3/routes?hosts=``, which matches any case.
+        Index("ix_routes_host_lower", func.lower(host)),
     )
 
 
@@ -501,6 +530,8 @@ class AuditEvent(Base):
     data: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     space_guid: Mapped[str | None] = mapped_column(String(36), index=True)
     organization_guid: Mapped[str | None] = mapped_column(String(36), index=True)
+    # An event never changes: Cloud Controller shows (and filters and orders by) its time as both.
+    updated_at: Mapped[datetime] = synonym("created_at")
 
 
 class SystemBuildpack(Base):
@@ -519,3 +550,131 @@ class SystemBuildpack(Base):
     disabled_reason: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow, onupdate=utcnow)
+
+
+class ServiceInstance(Resource):
+    """A service instance of a space. Only ``user-provided`` ones exist until brokers come:
+    their credentials are whatever the user gave, handed to bound apps in ``VCAP_SERVICES``."""
+
+    __tablename__ = "service_instances"
+    __table_args__ = (UniqueConstraint("space_guid", "name", name="uq_service_instances_space_name"),)
+
+    name: Mapped[str] = mapped_column(String(255))
+    type: Mapped[str] = mapped_column(String(16), default="user-provided")
+    space_guid: Mapped[str] = mapped_column(String(36), ForeignKey("spaces.guid", ondelete="CASCADE"), index=True)
+    credentials: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    tags: Mapped[list[Any]] = mapped_column(JSON, default=list)
+    syslog_drain_url: Mapped[str | None] = mapped_column(Text)
+    route_service_url: Mapped[str | None] = mapped_column(Text)
+    # The last operation (always synchronous for user-provided instances): create or update.
+    last_operation_type: Mapped[str] = mapped_column(String(16), default="create")
+    last_operation_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+
+
+class ServiceBinding(Resource):
+    """A service credential binding of type ``app``: an instance's credentials given to an app.
+
+    A user-provided instance's credentials and drain URL are copied in when it is bound (and
+    rewritten when the instance is updated), as Cloud Controller does."""
+
+    __tablename__ = "service_bindings"
+    __table_args__ = (UniqueConstraint("app_guid", "service_instance_guid", name="uq_service_bindings_app_instance"),)
+
+    name: Mapped[str | None] = mapped_column(String(255))
+    type: Mapped[str] = mapped_column(String(8), default="app")
+    app_guid: Mapped[str] = mapped_column(String(36), ForeignKey("apps.guid", ondelete="CASCADE"), index=True)
+    service_instance_guid: Mapped[str] = mapped_column(
+        String(36), ForeignKey("service_instances.guid", ondelete="CASCADE"), index=True
+    )
+    credentials: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    syslog_drain_url: Mapped[str | None] = mapped_column(Text)
+
+
+class EnvironmentVariableGroup(Base):
+    """The ``running`` and ``staging`` variable groups every app gets (admins set them)."""
+
+    __tablename__ = "environment_variable_groups"
+
+    name: Mapped[str] = mapped_column(String(16), primary_key=True)
+    environment_json: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    updated_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow, onupdate=utcnow)
+
+
+class QuotaLimits:
+    """The limits organization and space quotas share; None is unlimited."""
+
+    total_memory_in_mb: Mapped[int | None] = mapped_column(Integer)
+    per_process_memory_in_mb: Mapped[int | None] = mapped_column(Integer)
+    total_instances: Mapped[int | None] = mapped_column(Integer)
+    per_app_tasks: Mapped[int | None] = mapped_column(Integer)
+    log_rate_limit_in_bytes_per_second: Mapped[int | None] = mapped_column(BigInteger)
+    paid_services_allowed: Mapped[bool] = mapped_column(Boolean, default=True)
+    total_service_instances: Mapped[int | None] = mapped_column(Integer)
+    total_service_keys: Mapped[int | None] = mapped_column(Integer)
+    total_routes: Mapped[int | None] = mapped_column(Integer)
+    total_reserved_ports: Mapped[int | None] = mapped_column(Integer)
+
+
+class OrganizationQuota(QuotaLimits, Resource):
+    """A named set of limits applied to organizations (``organizations.quota_guid``)."""
+
+    __tablename__ = "organization_quotas"
+
+    name: Mapped[str] = mapped_column(String(250))
+    total_domains: Mapped[int | None] = mapped_column(Integer)
+
+    __table_args__ = (Index("ux_organization_quotas_name", func.lower(name), unique=True),)
+
+
+class SpaceQuota(QuotaLimits, Resource):
+    """A named set of limits an organization applies to some of its spaces (``spaces.quota_guid``)."""
+
+    __tablename__ = "space_quotas"
+
+    name: Mapped[str] = mapped_column(String(250))
+    organization_guid: Mapped[str] = mapped_column(
+        String(36), ForeignKey("organizations.guid", ondelete="CASCADE"), index=True
+    )
+
+    __table_args__ = (Index("ux_space_quotas_org_name", organization_guid, func.lower(name), unique=True),)
+
+
+class AppUsageEvent(Base):
+    """A change in what an app consumes, for billing (``/v3/app_usage_events``); never updated."""
+
+    __tablename__ = "app_usage_events"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    guid: Mapped[str] = mapped_column(String(36), unique=True, default=new_guid)
+    created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow, index=True)
+    # STARTED, STOPPED, BUILDPACK_SET, TASK_STARTED, TASK_STOPPED
+    state: Mapped[str] = mapped_column(String(32))
+    previous_state: Mapped[str | None] = mapped_column(String(32))
+    app_guid: Mapped[str | None] = mapped_column(String(36))
+    app_name: Mapped[str | None] = mapped_column(String(255))
+    process_guid: Mapped[str | None] = mapped_column(String(36))
+    process_type: Mapped[str | None] = mapped_column(String(255))
+    space_guid: Mapped[str | None] = mapped_column(String(36))
+    space_name: Mapped[str | None] = mapped_column(String(255))
+    organization_guid: Mapped[str | None] = mapped_column(String(36))
+    buildpack_guid: Mapped[str | None] = mapped_column(String(255))
+    buildpack_name: Mapped[str | None] = mapped_column(Text)
+    task_guid: Mapped[str | None] = mapped_column(String(36))
+    task_name: Mapped[str | None] = mapped_column(String(255))
+    memory_in_mb_per_instance: Mapped[int | None] = mapped_column(Integer)
+    previous_memory_in_mb_per_instance: Mapped[int | None] = mapped_column(Integer)
+    instance_count: Mapped[int | None] = mapped_column(Integer)
+    previous_instance_count: Mapped[int | None] = mapped_column(Integer)
+    updated_at: Mapped[datetime] = synonym("created_at")
+
+
+class HousekeepingLock(Base):
+    """One row per periodic task: which node runs it now and when it last ran, so each runs
+    once per interval across every node sharing the database."""
+
+    __tablename__ = "housekeeping_locks"
+
+    name: Mapped[str] = mapped_column(String(64), primary_key=True)
+    holder: Mapped[str | None] = mapped_column(String(255))
+    last_started_at: Mapped[datetime | None] = mapped_column(DateTime)
+    held_until: Mapped[datetime | None] = mapped_column(DateTime)

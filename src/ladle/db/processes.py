@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from ladle.db.apps import readable
 from ladle.db.listing import Page, filter_common, paginate
 from ladle.db.models import App, Droplet, Process, Space
 from ladle.db.permissions import Permissions
@@ -36,9 +37,7 @@ class ProcessContext:
 def processes_page(
     session: Session, perms: Permissions, params: ListParams, app_guid: str | None = None
 ) -> Page[Process]:
-    stmt = select(Process).join(App, App.guid == Process.app_guid)
-    if not perms.reads_globally:
-        stmt = stmt.where(App.space_guid.in_(perms.readable_space_guids()))
+    stmt = readable(select(Process).join(App, App.guid == Process.app_guid), perms, App.space_guid)
     if app_guid is not None:
         stmt = stmt.where(Process.app_guid == app_guid)
     stmt = filter_common(stmt, Process, params, "process")

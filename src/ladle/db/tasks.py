@@ -5,6 +5,7 @@ from __future__ import annotations
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from ladle.db.apps import readable
 from ladle.db.listing import Page, filter_common, paginate
 from ladle.db.models import App, Droplet, Space, Task
 from ladle.db.permissions import Permissions
@@ -21,9 +22,7 @@ def next_sequence_id(session: Session, app_guid: str) -> int:
 
 
 def tasks_page(session: Session, perms: Permissions, params: ListParams, app_guid: str | None = None) -> Page[Task]:
-    stmt = select(Task).join(App, App.guid == Task.app_guid)
-    if not perms.reads_globally:
-        stmt = stmt.where(App.space_guid.in_(perms.readable_space_guids()))
+    stmt = readable(select(Task).join(App, App.guid == Task.app_guid), perms, App.space_guid)
     if app_guid is not None:
         stmt = stmt.where(Task.app_guid == app_guid)
     stmt = filter_common(stmt, Task, params, "task")

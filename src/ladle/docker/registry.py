@@ -1,7 +1,9 @@
-"""Reading an image's config from a registry over the OCI distribution API, the way `docker pull` would find it.
+"""Reading an image from a registry over the OCI distribution API, the way `docker pull` would find it.
 
-Only metadata is read (manifests and the config blob, never layers): that is all a docker app needs to be staged.
-Everything read is bounded in size and checked against its digest, since the registry is not trusted.
+Staging reads only metadata (manifests and the config blob): that is all a docker app needs to be staged. The
+runner also streams the layers (:meth:`ImageReader.download_blob`) through the same session, so the same
+authentication, insecure-registry and address rules apply. Everything read is bounded in size and checked against
+its digest, since the registry is not trusted.
 """
 
 from __future__ import annotations
@@ -14,7 +16,7 @@ import socket
 import ssl
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, BinaryIO
 
 import httpx
 
@@ -28,6 +30,9 @@ __all__ = [
     "OCI_INDEX",
     "OCI_MANIFEST",
     "ImageConfig",
+    "ImageManifest",
+    "ImageReader",
+    "LayerDescriptor",
     "RegistryClient",
     "RegistryError",
 ]
@@ -88,6 +93,21 @@ class ImageConfig:
 
 
 @dataclass(frozen=True)
+class LayerDescriptor:
+    digest: str
+    size: int
+    media_type: str
+
+
+@dataclass(frozen=True)
+class ImageManifest:
+    """One platform's image: its config and its layers, bottom first."""
+
+    config: ImageConfig
+    layers: tuple[LayerDescriptor, ...]
+
+
+@dataclass(frozen=True)
 class _Reply:
     status: int
     content_type: str
@@ -132,13 +152,17 @@ class RegistryClient:
         os: str = "linux",
         architecture: str = "amd64",
     ) -> ImageConfig:
+        with self.reader(ref, username=username, password=password) as reader:
+            return reader.image(os, architecture).config
+
+    def reader(self, ref: ImageReference, *, username: str | None = None, password: str | None = None) -> ImageReader:
+        """A session with one image's repository (use it as a context manager): its manifest, then its blobs."""
         insecure = ref.registry in self._insecure
         guarded = not self._trusted(ref.registry)
-        with _Fetch(ref, username, password, insecure=insecure, guarded=guarded, timeout=self._timeout) as fetch:
-            return fetch.config(os, architecture)
+        return ImageReader(ref, username, password, insecure=insecure, guarded=guarded, timeout=self._timeout)
 
 
-class _Fetch:
+class ImageReader:
     """One image's reads: the scheme found and the token obtained are kept for its later requests."""
 
     def __init__(
@@ -163,7 +187,7 @@ class _Fetch:
         self._authorization: str | None = None
         self._answered_challenges: set[tuple[str, str]] = set()
 
-    def __enter__(self) -> _Fetch:
+    def __enter__(self) -> ImageReader:
         return self
 
     def __exit__(self, *exc: object) -> None:
@@ -171,7 +195,7 @@ class _Fetch:
 
     # -- the image ------------------------------------------------------------------------------------------
 
-    def config(self, os: str, architecture: str) -> ImageConfig:
+    def image(self, os: str = "linux", architecture: str = "amd64") -> ImageManifest:
         ref = self._ref
         reply = self._get(f"manifests/{ref.reference}", accept=", ".join(ACCEPTED_MANIFEST_TYPES), what="manifest")
         digest = _sha256_digest(reply.body)
@@ -186,7 +210,74 @@ class _Fetch:
             media_type, document = _parse_manifest(reply, f"{ref} ({os}/{architecture})")
             if media_type in _INDEX_TYPES:
                 raise RegistryError(f"{ref}: the {os}/{architecture} entry of the index is itself an index")
-        return self._read_config(document, digest)
+        return ImageManifest(self._read_config(document, digest), self._layers(document))
+
+    def _layers(self, manifest: dict[str, Any]) -> tuple[LayerDescriptor, ...]:
+        entries = manifest.get("layers") or []
+        if not isinstance(entries, list):
+            raise RegistryError(f"{self._ref}: malformed manifest (layers is not a list)")
+        layers = []
+        for entry in entries:
+            digest = entry.get("digest") if isinstance(entry, dict) else None
+            size = entry.get("size") if isinstance(entry, dict) else None
+            media_type = entry.get("mediaType") if isinstance(entry, dict) else None
+            if not isinstance(digest, str) or not _DIGEST_RE.fullmatch(digest):
+                raise RegistryError(f"{self._ref}: malformed manifest (a layer has no valid digest)")
+            if not isinstance(size, int) or isinstance(size, bool) or size < 0:
+                raise RegistryError(f"{self._ref}: malformed manifest (layer {digest} has no valid size)")
+            layers.append(LayerDescriptor(digest, size, media_type if isinstance(media_type, str) else ""))
+        return tuple(layers)
+
+    def download_blob(self, digest: str, out: BinaryIO, *, limit: int) -> int:
+        """Stream blob ``digest`` into ``out``, hashing as it comes; returns its size.
+
+        Raises :class:`RegistryError` when it is larger than ``limit`` or does not match its digest (``out`` then
+        holds unverified bytes: the caller throws them away)."""
+        match = _DIGEST_RE.fullmatch(digest)
+        algorithm = match.group(1) if match else ""
+        if match is None or algorithm not in _HASHES or len(match.group(2)) != _HASHES[algorithm]:
+            raise RegistryError(f"cannot verify blob {digest!r} of {self._ref}: unsupported digest")
+        what = f"layer {digest} of {self._ref}"
+        path = f"/v2/{self._ref.repository}/blobs/{digest}"
+        hasher = hashlib.new(algorithm)
+        size = 0
+        try:
+            response = self._open_stream(path)
+            if response.status_code == 401:
+                challenge = _parse_challenge(response.headers.get_list("www-authenticate"))
+                response.close()
+                if challenge is not None and self._authenticate(challenge):
+                    response = self._open_stream(path)
+            try:
+                if not 200 <= response.status_code < 300:
+                    body = _read_bounded(response, _MAX_ERROR_BODY_BYTES, truncate=True)
+                    reply = _Reply(response.status_code, "", response.headers, body)
+                    raise RegistryError(
+                        f"cannot read the {what}: {_error_text(reply)}",
+                        status=reply.status,
+                        codes=_error_codes(reply),
+                    )
+                declared = response.headers.get("content-length")
+                if declared is not None and declared.isdigit() and int(declared) > limit:
+                    raise RegistryError(f"refusing the {what}: {declared} bytes is more than the {limit} allowed")
+                for chunk in response.iter_bytes(1024 * 1024):
+                    size += len(chunk)
+                    if size > limit:
+                        raise RegistryError(f"refusing the {what}: more than the {limit} bytes allowed")
+                    hasher.update(chunk)
+                    out.write(chunk)
+            finally:
+                response.close()
+        except httpx.HTTPError as exc:
+            raise RegistryError(f"cannot read the {what}: {_describe(exc)}") from None
+        if hasher.hexdigest() != match.group(2).lower():
+            raise RegistryError(f"the {what} does not match its digest (got {algorithm}:{hasher.hexdigest()})")
+        return size
+
+    def _open_stream(self, path: str) -> httpx.Response:
+        headers = {} if self._authorization is None else {"Authorization": self._authorization}
+        request = self._http.build_request("GET", f"{self._schemes[0]}://{self._ref.registry}{path}", headers=headers)
+        return self._http.send(request, stream=True, follow_redirects=True)
 
     def _choose_platform(self, index: dict[str, Any], os: str, architecture: str) -> str:
         entries = index.get("manifests")

@@ -59,8 +59,9 @@ class JobKind:
 
 @dataclass(frozen=True)
 class PeriodicTask:
-    """Housekeeping that runs every ``interval`` seconds (sweeps, pruning). It must be idempotent:
-    with several nodes, each runs it."""
+    """Housekeeping that runs every ``interval`` seconds (sweeps, pruning), once per interval
+    across the cluster (``Housekeeping`` takes its turn in the database). It must still be
+    idempotent and must spare what another node may be writing."""
 
     name: str
     interval: float

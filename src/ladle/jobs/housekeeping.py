@@ -1,9 +1,10 @@
 """Housekeeping on one thread, whichever executor runs the jobs: keep the leases of the jobs this
 node's runner is running alive, hand jobs nobody runs to the executor, and run periodic tasks.
 
-Every process that runs jobs runs one. With several nodes each renews its own leases, all of
-them sweep (a job is claimed by one runner only) and all run the periodic tasks, which are
-idempotent.
+Every process that runs jobs runs one. With several nodes each renews its own leases and all
+of them sweep for lost jobs (a job is claimed by one runner only). A periodic task runs once per
+interval across the cluster: given the database, a node runs it only when it takes the task's
+turn (``db/housekeeping_locks.py``), so sweeps never run on every node at once.
 """
 
 from __future__ import annotations
@@ -12,9 +13,12 @@ import logging
 import threading
 import time
 from collections.abc import Sequence
+from datetime import timedelta
 
+from ladle.db.housekeeping_locks import release_turn, take_turn
+from ladle.db.session import Database
 from ladle.jobs.executor import Executor, PeriodicTask
-from ladle.jobs.runner import LEASE_SECONDS, JobRunner
+from ladle.jobs.runner import JobRunner
 
 __all__ = ["Housekeeping"]
 
@@ -29,13 +33,16 @@ class Housekeeping:
         periodic: Sequence[PeriodicTask] = (),
         *,
         sweep_interval: float = 10.0,
+        cluster: Database | None = None,
     ) -> None:
         self.runner = runner
         self.executor = executor
         self.periodic = list(periodic)
         self.sweep_interval = sweep_interval
+        # Where periodic tasks take their turns (None: this node runs every task itself).
+        self.cluster = cluster
         # Renewing three times per lease lets two renewals fail before a lease runs out.
-        self.tick_interval = min(LEASE_SECONDS / 3, sweep_interval)
+        self.tick_interval = min(runner.lease.total_seconds() / 3, sweep_interval)
         self._last_run: dict[str, float] = {}
         self._last_sweep = 0.0
         self._stop = threading.Event()
@@ -68,10 +75,34 @@ class Housekeeping:
         except Exception:
             log.exception("job housekeeping failed")
         for task in self.periodic:
-            if now - self._last_run.setdefault(task.name, now) < task.interval:
+            # Locally due: ask for the task's turn no more often than every 30 s (another node
+            # may have run it meanwhile; the turn, not this clock, decides).
+            if now - self._last_run.setdefault(task.name, now) < min(task.interval, 30.0):
                 continue
             self._last_run[task.name] = now
-            try:
-                task.run()
-            except Exception:
-                log.exception("periodic task failed", extra={"task": task.name})
+            self._run_periodic(task)
+
+    def _run_periodic(self, task: PeriodicTask) -> None:
+        holder = self.runner.worker_id
+        try:
+            if self.cluster is not None and not take_turn(
+                self.cluster,
+                task.name,
+                holder,
+                interval=timedelta(seconds=task.interval),
+                hold=timedelta(seconds=max(task.interval, 600)),
+            ):
+                return
+        except Exception:
+            log.exception("could not take a periodic task's turn", extra={"task": task.name})
+            return
+        try:
+            task.run()
+        except Exception:
+            log.exception("periodic task failed", extra={"task": task.name})
+        finally:
+            if self.cluster is not None:
+                try:
+                    release_turn(self.cluster, task.name, holder)
+                except Exception:
+                    log.exception("could not release a periodic task's turn", extra={"task": task.name})

@@ -51,6 +51,11 @@ class JobRunner:
         self.blobstores = blobstores
         self.kinds = kinds
         self.worker_id = worker_id
+        self.lease = timedelta(seconds=settings.job_lease_seconds)
+        # A job a broker took (``enqueued_at``) but no worker claimed this long after is sent
+        # again: the broker may have lost it (a Redis that restarted without persistence). A
+        # second delivery is harmless, the lease makes it run once.
+        self.requeue_after = timedelta(seconds=settings.job_requeue_seconds)
         # Where jobs started by a job go.
         self.executor = executor
         self._running: set[str] = set()
@@ -69,7 +74,7 @@ class JobRunner:
                 )
                 .values(
                     claimed_by=self.worker_id,
-                    claimed_until=now + timedelta(seconds=LEASE_SECONDS),
+                    claimed_until=now + self.lease,
                     attempts=Job.attempts + 1,
                 )
                 .execution_options(synchronize_session=False)
@@ -87,19 +92,25 @@ class JobRunner:
             s.execute(
                 update(Job)
                 .where(Job.guid.in_(guids), Job.claimed_by == self.worker_id, Job.state == JobState.PROCESSING)
-                .values(claimed_until=utcnow() + timedelta(seconds=LEASE_SECONDS))
+                .values(claimed_until=utcnow() + self.lease)
                 .execution_options(synchronize_session=False)
             )
             s.commit()
 
     def run(self, guid: str) -> None:
-        """Claim and run one job; a job someone else holds is left alone."""
-        if not self.claim(guid):
-            return
+        """Claim and run one job; a job someone else holds is left alone, and so is one this
+        runner is running already (handed over twice: the claim alone would let this runner
+        take its own lease again and count a second attempt)."""
         with self._lock:
+            if guid in self._running:
+                return
             self._running.add(guid)
         try:
-            self._run_claimed(guid)
+            if self.claim(guid):
+                self._run_claimed(guid)
+            else:
+                # A second delivery: the job runs elsewhere (a live lease) or has finished.
+                log.info("job not claimed: held by another worker or finished", extra={"job": guid})
         finally:
             with self._lock:
                 self._running.discard(guid)
@@ -176,13 +187,20 @@ class JobRunner:
         """Unfinished jobs no live worker holds.
 
         That is jobs whose lease ran out, jobs never claimed a while after they were created
-        (the server stopped between commit and hand-over), and, at start-up only, jobs this
-        worker held before it restarted.
+        (the server stopped between commit and hand-over, or the broker was down), and, at
+        start-up only, jobs this worker held before it restarted. A job a broker took is sent
+        again only when it has waited there unclaimed for long (``job_requeue_seconds``), or when its
+        lease ran out after it was last sent, so a queue of waiting jobs is not flooded with
+        copies.
         """
         now = utcnow()
+        never_sent = Job.enqueued_at.is_(None)
+        unclaimed = Job.claimed_until.is_(None)
+        expired = Job.claimed_until < now
         condition = or_(
-            Job.claimed_until < now,
-            (Job.claimed_until.is_(None)) & (Job.created_at < now - timedelta(seconds=UNCLAIMED_GRACE)),
+            expired & (never_sent | (Job.enqueued_at < Job.claimed_until)),
+            unclaimed & never_sent & (Job.created_at < now - timedelta(seconds=UNCLAIMED_GRACE)),
+            (unclaimed | expired) & (Job.enqueued_at < now - self.requeue_after),
         )
         if at_startup:
             # Before this worker starts, anything it held is certainly abandoned.

@@ -5,12 +5,20 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from ladle.messages.base import Errors, unknown_fields
+from ladle.messages.base import Errors, Fields, unknown_fields
 from ladle.messages.lifecycle import LifecycleRequest, parse_lifecycle
 from ladle.messages.metadata import MetadataUpdate, parse_metadata
 from ladle.messages.relationships import parse_to_one
 
-__all__ = ["AppCreate", "parse_app_create"]
+__all__ = ["APP_CREATE_FIELDS", "AppCreate", "parse_app_create"]
+
+APP_CREATE_FIELDS: Fields = {
+    "name": "string",
+    "environment_variables": "object",
+    "relationships": "object",
+    "lifecycle": "object",
+    "metadata": "object",
+}
 
 MAX_NAME = 255
 
@@ -27,7 +35,7 @@ class AppCreate:
 def parse_app_create(body: dict[str, Any], default_lifecycle: str = "buildpack") -> AppCreate:
     errors = Errors()
     metadata = parse_metadata(body, errors)
-    errors.base(unknown_fields(body, ("name", "environment_variables", "relationships", "lifecycle", "metadata")))
+    errors.base(unknown_fields(body, APP_CREATE_FIELDS))
     relationships = parse_to_one(body, errors, ("space",), required=("space",))
     lifecycle = parse_lifecycle(body, errors, default_lifecycle)
     name = body.get("name")

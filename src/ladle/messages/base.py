@@ -14,6 +14,7 @@ from ladle.errors import CFError
 
 __all__ = [
     "Errors",
+    "Fields",
     "humanize",
     "is_int",
     "quote_list",
@@ -29,6 +30,12 @@ def humanize(attribute: str) -> str:
 
 def quote_list(values: Iterable[str]) -> str:
     return ", ".join(f"'{v}'" for v in values)
+
+
+# A request body's fields and the JSON type of each ("string", "boolean", "integer", "number",
+# "object", "array", or "any" for one of several shapes): declared once beside its parser, which
+# refuses every other field (``unknown_fields``), and read by the OpenAPI document.
+Fields = Mapping[str, str]
 
 
 def unknown_fields(body: Mapping[str, Any], allowed: Iterable[str]) -> str | None:

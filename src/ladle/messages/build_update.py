@@ -5,10 +5,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from ladle.messages.base import Errors, unknown_fields
+from ladle.messages.base import Errors, Fields, unknown_fields
 from ladle.messages.metadata import MetadataUpdate, parse_metadata
 
-__all__ = ["BuildUpdate", "parse_build_update"]
+__all__ = ["BUILD_UPDATE_FIELDS", "BuildUpdate", "parse_build_update"]
+
+BUILD_UPDATE_FIELDS: Fields = {"state": "string", "error": "string", "lifecycle": "object", "metadata": "object"}
 
 
 @dataclass(frozen=True)
@@ -23,7 +25,7 @@ class BuildUpdate:
 def parse_build_update(body: dict[str, Any]) -> BuildUpdate:
     errors = Errors()
     metadata = parse_metadata(body, errors)
-    errors.base(unknown_fields(body, ("state", "error", "lifecycle", "metadata")))
+    errors.base(unknown_fields(body, BUILD_UPDATE_FIELDS))
     state = body.get("state")
     image = None
     process_types = None

@@ -8,10 +8,35 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ladle.errors import CFError
-from ladle.messages.base import Errors, is_int, quote_list, unknown_fields
+from ladle.messages.base import Errors, Fields, is_int, quote_list, unknown_fields
 from ladle.messages.metadata import MetadataUpdate, parse_metadata
 
-__all__ = ["BuildpackChange", "parse_buildpack_create", "parse_buildpack_update", "parse_buildpack_upload"]
+__all__ = [
+    "BUILDPACK_CREATE_FIELDS",
+    "BUILDPACK_UPDATE_FIELDS",
+    "BuildpackChange",
+    "parse_buildpack_create",
+    "parse_buildpack_update",
+    "parse_buildpack_upload",
+]
+
+BUILDPACK_CREATE_FIELDS: Fields = {
+    "name": "string",
+    "stack": "string",
+    "position": "integer",
+    "enabled": "boolean",
+    "locked": "boolean",
+    "lifecycle": "string",
+    "metadata": "object",
+}
+BUILDPACK_UPDATE_FIELDS: Fields = {
+    "name": "string",
+    "stack": "string",
+    "position": "integer",
+    "enabled": "boolean",
+    "locked": "boolean",
+    "metadata": "object",
+}
 
 MAX = 250
 UPLOAD_FIELDS = ("bits_name", "bits_path", "upload_start_time")
@@ -62,7 +87,7 @@ def _check(body: dict[str, Any], errors: Errors, *, create: bool) -> None:
 def parse_buildpack_create(body: dict[str, Any]) -> BuildpackChange:
     errors = Errors()
     metadata = parse_metadata(body, errors)
-    errors.base(unknown_fields(body, ("name", "stack", "position", "enabled", "locked", "lifecycle", "metadata")))
+    errors.base(unknown_fields(body, BUILDPACK_CREATE_FIELDS))
     _check(body, errors, create=True)
     lifecycle = body.get("lifecycle")
     if lifecycle is not None and lifecycle not in ("buildpack", "cnb"):
@@ -77,7 +102,7 @@ def parse_buildpack_create(body: dict[str, Any]) -> BuildpackChange:
 def parse_buildpack_update(body: dict[str, Any]) -> BuildpackChange:
     errors = Errors()
     metadata = parse_metadata(body, errors)
-    errors.base(unknown_fields(body, ("name", "stack", "position", "enabled", "locked", "metadata")))
+    errors.base(unknown_fields(body, BUILDPACK_UPDATE_FIELDS))
     _check(body, errors, create=False)
     errors.raise_if_any()
     values: dict[str, Any] = {k: body[k] for k in ("name", "stack", "position", "enabled", "locked") if k in body}

@@ -5,13 +5,20 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from ladle.messages.base import Errors, unknown_fields
+from ladle.messages.base import Errors, Fields, unknown_fields
 from ladle.messages.metadata import MetadataUpdate, parse_metadata
 from ladle.messages.process_scale import ProcessScale, scale_errors
 
-__all__ = ["DeploymentCreate", "parse_deployment_create"]
+__all__ = ["DEPLOYMENT_CREATE_FIELDS", "DeploymentCreate", "parse_deployment_create"]
 
-ALLOWED = ("relationships", "droplet", "revision", "strategy", "options", "metadata")
+DEPLOYMENT_CREATE_FIELDS: Fields = {
+    "relationships": "object",
+    "droplet": "object",
+    "revision": "object",
+    "strategy": "string",
+    "options": "object",
+    "metadata": "object",
+}
 OPTION_KEYS = (
     "canary",
     "max_in_flight",
@@ -77,7 +84,7 @@ def _options(options: Any, errors: Errors) -> tuple[int, ProcessScale]:
 def parse_deployment_create(body: dict[str, Any]) -> DeploymentCreate:
     errors = Errors()
     metadata = parse_metadata(body, errors)
-    errors.base(unknown_fields(body, ALLOWED))
+    errors.base(unknown_fields(body, DEPLOYMENT_CREATE_FIELDS))
     strategy = body.get("strategy")
     if strategy is not None and strategy not in STRATEGIES:
         errors.add("strategy", f"'{strategy}' is not a supported deployment strategy")
@@ -95,5 +102,5 @@ def parse_deployment_create(body: dict[str, Any]) -> DeploymentCreate:
         max_in_flight=max_in_flight,
         scale=scale,
         metadata=metadata,
-        audit_request={k: v for k, v in body.items() if k in ALLOWED},
+        audit_request={k: v for k, v in body.items() if k in DEPLOYMENT_CREATE_FIELDS},
     )

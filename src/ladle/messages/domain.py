@@ -6,11 +6,19 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
-from ladle.messages.base import Errors, unknown_fields
+from ladle.messages.base import Errors, Fields, unknown_fields
 from ladle.messages.metadata import MetadataUpdate, parse_metadata
 from ladle.messages.relationships import parse_to_one
 
-__all__ = ["DomainChange", "parse_domain_create"]
+__all__ = ["DOMAIN_CREATE_FIELDS", "DomainChange", "parse_domain_create"]
+
+DOMAIN_CREATE_FIELDS: Fields = {
+    "name": "string",
+    "internal": "boolean",
+    "relationships": "object",
+    "router_group": "object",
+    "metadata": "object",
+}
 
 MAX_NAME = 253
 _LABEL = re.compile(r"\A[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\Z", re.IGNORECASE)
@@ -27,7 +35,7 @@ class DomainChange:
 def parse_domain_create(body: dict[str, Any]) -> DomainChange:
     errors = Errors()
     metadata = parse_metadata(body, errors)
-    errors.base(unknown_fields(body, ("name", "internal", "relationships", "router_group", "metadata")))
+    errors.base(unknown_fields(body, DOMAIN_CREATE_FIELDS))
     name = body.get("name")
     if not isinstance(name, str) or not name:
         errors.add("name", "can't be blank" if name in (None, "") else "must be a string")

@@ -6,11 +6,13 @@ from dataclasses import dataclass
 from typing import Any
 
 from ladle.errors import CFError
-from ladle.messages.base import Errors, quote_list, unknown_fields
+from ladle.messages.base import Errors, Fields, quote_list, unknown_fields
 from ladle.messages.metadata import MetadataUpdate, parse_metadata
 from ladle.messages.relationships import MAX_GUID, parse_to_one
 
 __all__ = [
+    "DROPLET_CREATE_FIELDS",
+    "DROPLET_UPDATE_FIELDS",
     "DropletCopy",
     "DropletCreate",
     "DropletUpdate",
@@ -20,6 +22,9 @@ __all__ = [
     "parse_droplet_update",
     "parse_droplet_upload",
 ]
+
+DROPLET_CREATE_FIELDS: Fields = {"relationships": "object", "process_types": "object"}
+DROPLET_UPDATE_FIELDS: Fields = {"image": "string", "metadata": "object"}
 
 UPLOAD_FIELDS = ("bits_path", "bits_name", "upload_start_time")
 
@@ -49,7 +54,7 @@ class DropletUpload:
 
 def parse_droplet_create(body: dict[str, Any]) -> DropletCreate:
     errors = Errors()
-    errors.base(unknown_fields(body, ("relationships", "process_types")))
+    errors.base(unknown_fields(body, DROPLET_CREATE_FIELDS))
     guids = parse_to_one(body, errors, ("app",), required=("app",))
     process_types = body.get("process_types")
     if process_types is not None:
@@ -88,7 +93,7 @@ def parse_droplet_copy(body: dict[str, Any]) -> DropletCopy:
 def parse_droplet_update(body: dict[str, Any]) -> DropletUpdate:
     errors = Errors()
     metadata = parse_metadata(body, errors)
-    errors.base(unknown_fields(body, ("image", "metadata")))
+    errors.base(unknown_fields(body, DROPLET_UPDATE_FIELDS))
     image = body.get("image")
     if image is not None and not isinstance(image, str):
         errors.add("image", "must be a string")

@@ -5,9 +5,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from ladle.messages.base import Errors, unknown_fields
+from ladle.messages.base import Errors, Fields, unknown_fields
 
-__all__ = ["FeatureFlagUpdate", "parse_feature_flag_update"]
+__all__ = ["FEATURE_FLAG_FIELDS", "FeatureFlagUpdate", "parse_feature_flag_update"]
+
+FEATURE_FLAG_FIELDS: Fields = {"custom_error_message": "string", "enabled": "boolean", "metadata": "object"}
 
 MAX_MESSAGE = 250
 
@@ -22,7 +24,7 @@ class FeatureFlagUpdate:
 
 def parse_feature_flag_update(body: dict[str, Any]) -> FeatureFlagUpdate:
     errors = Errors()
-    errors.base(unknown_fields(body, ("custom_error_message", "enabled", "metadata")))
+    errors.base(unknown_fields(body, FEATURE_FLAG_FIELDS))
     enabled = body.get("enabled")
     if "enabled" in body and not isinstance(enabled, bool):
         errors.add("enabled", "must be a boolean")

@@ -26,6 +26,7 @@ __all__ = [
     "ManifestInvalid",
     "ProcessManifest",
     "RouteManifest",
+    "ServiceManifest",
     "parse_manifest",
     "parse_size_mb",
 ]
@@ -90,6 +91,15 @@ class RouteManifest:
     options: dict[str, Any] | None = None
 
 
+@dataclass(frozen=True)
+class ServiceManifest:
+    """An instance to bind: by name, with an optional binding name and parameters."""
+
+    name: str
+    binding_name: str | None = None
+    parameters: dict[str, Any] | None = None
+
+
 @dataclass
 class AppManifest:
     name: str
@@ -106,6 +116,7 @@ class AppManifest:
     random_route: bool = False
     no_route: bool = False
     metadata: MetadataUpdate | None = None
+    services: list[ServiceManifest] = field(default_factory=list)
 
 
 def _underscore(key: Any) -> Any:
@@ -308,14 +319,40 @@ def _boolean(app: dict[str, Any], key: str, label: str, errors: list[str]) -> bo
 
 def _not_supported(app: dict[str, Any], errors: list[str]) -> None:
     """Keys Cloud Controller acts on and Ladle cannot act on yet: say so by name."""
-    if app.get("services"):
-        errors.append("Services are not supported by Ladle yet (manifest key 'services')")
     if app.get("sidecars"):
         errors.append("Sidecars are not supported by Ladle yet (manifest key 'sidecars')")
     if app.get("features"):
         errors.append("App features are not supported by Ladle yet (manifest key 'features')")
     if app.get("lifecycle") == "cnb":
         errors.append("Cloud Native Buildpacks are not supported by Ladle yet (manifest key 'lifecycle: cnb')")
+
+
+def _service_entry(entry: Any) -> ServiceManifest | None:
+    """One ``services`` entry (a name, or ``{name, binding_name?, parameters?}``), if well formed."""
+    if isinstance(entry, str):
+        return ServiceManifest(entry)
+    if not isinstance(entry, dict) or not set(entry) <= {"name", "binding_name", "parameters"}:
+        return None
+    name = entry.get("name")
+    binding_name = entry.get("binding_name")
+    parameters = entry.get("parameters")
+    if not isinstance(name, str):
+        return None
+    if "binding_name" in entry and not isinstance(binding_name, str):
+        return None
+    if "parameters" in entry and not isinstance(parameters, dict):
+        return None
+    return ServiceManifest(name, binding_name or None, parameters)
+
+
+def _parse_services(raw: Any, errors: list[str]) -> list[ServiceManifest]:
+    if raw is None:
+        return []
+    entries = [_service_entry(e) for e in raw] if isinstance(raw, list) else [None]
+    if any(e is None for e in entries):
+        errors.append("Services must be a list of service instances")
+        return []
+    return [e for e in entries if e is not None]
 
 
 def _parse_app(raw: dict[str, Any], errors: list[str]) -> AppManifest | None:
@@ -375,6 +412,8 @@ def _parse_app(raw: dict[str, Any], errors: list[str]) -> AppManifest | None:
         meta_errors = Errors()
         manifest.metadata = parse_metadata({"metadata": app["metadata"]}, meta_errors)
         errors.extend(meta_errors.messages)
+    if "services" in app:
+        manifest.services = _parse_services(app["services"], errors)
     _parse_processes(app, manifest, errors)
     return manifest
 

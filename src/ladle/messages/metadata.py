@@ -80,8 +80,28 @@ def label_value_error(value: Any) -> str | None:
 
 
 def _to_s(value: Any) -> str:
+    """Ruby's ``to_s``, which Cloud Controller applies to a label value before checking it: a
+    number or boolean becomes its text (and is stored so); an object or a list becomes Ruby's
+    rendering of it, which always fails the character rule."""
+    if isinstance(value, str):
+        return value
+    if value is None:
+        return ""
+    return _inspect(value)
+
+
+def _inspect(value: Any) -> str:
+    """Ruby 3.3's ``inspect`` of a parsed JSON value (``to_s`` of a Hash or Array is this)."""
+    if value is None:
+        return "nil"
     if isinstance(value, bool):
         return "true" if value else "false"
+    if isinstance(value, str):
+        return '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'
+    if isinstance(value, dict):
+        return "{" + ", ".join(f"{_inspect(k)}=>{_inspect(v)}" for k, v in value.items()) + "}"
+    if isinstance(value, list):
+        return "[" + ", ".join(_inspect(v) for v in value) + "]"
     return str(value)
 
 

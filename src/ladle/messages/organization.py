@@ -5,11 +5,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from ladle.messages.base import Errors, unknown_fields
+from ladle.messages.base import Errors, Fields, unknown_fields
 from ladle.messages.metadata import MetadataUpdate, parse_metadata
 from ladle.messages.names import check_name
 
-__all__ = ["OrganizationChange", "parse_organization_create", "parse_organization_update"]
+__all__ = ["ORGANIZATION_FIELDS", "OrganizationChange", "parse_organization_create", "parse_organization_update"]
+
+ORGANIZATION_FIELDS: Fields = {"name": "string", "suspended": "boolean", "metadata": "object"}
 
 
 @dataclass(frozen=True)
@@ -22,7 +24,7 @@ class OrganizationChange:
 def _parse(body: dict[str, Any], *, create: bool) -> OrganizationChange:
     errors = Errors()
     metadata = parse_metadata(body, errors)
-    errors.base(unknown_fields(body, ("name", "suspended", "metadata")))
+    errors.base(unknown_fields(body, ORGANIZATION_FIELDS))
     name = check_name(body, errors, required=create)
     suspended = body.get("suspended")
     if suspended is not None and not isinstance(suspended, bool):

@@ -6,11 +6,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from ladle.messages.base import Errors, unknown_fields
+from ladle.messages.base import Errors, Fields, unknown_fields
 from ladle.messages.metadata import MetadataUpdate, parse_metadata
 from ladle.messages.relationships import parse_to_one
 
 __all__ = [
+    "PACKAGE_CREATE_FIELDS",
     "DockerData",
     "PackageCopy",
     "PackageCreate",
@@ -18,6 +19,8 @@ __all__ = [
     "parse_package_copy",
     "parse_package_create",
 ]
+
+PACKAGE_CREATE_FIELDS: Fields = {"relationships": "object", "type": "string", "data": "object", "metadata": "object"}
 
 PACKAGE_TYPES = ("bits", "docker")
 
@@ -74,7 +77,7 @@ def _docker_data(data: Any, errors: Errors) -> DockerData | None:
 def parse_package_create(body: dict[str, Any]) -> PackageCreate:
     errors = Errors()
     metadata = parse_metadata(body, errors)
-    errors.base(unknown_fields(body, ("relationships", "type", "data", "metadata")))
+    errors.base(unknown_fields(body, PACKAGE_CREATE_FIELDS))
     package_type = body.get("type")
     docker = None
     if package_type == "docker":

@@ -5,10 +5,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from ladle.messages.base import Errors, unknown_fields
+from ladle.messages.base import Errors, Fields, unknown_fields
 from ladle.messages.metadata import MetadataUpdate, parse_metadata
 
-__all__ = ["PackageUpdate", "parse_package_update"]
+__all__ = ["PACKAGE_UPDATE_FIELDS", "PackageUpdate", "parse_package_update"]
+
+PACKAGE_UPDATE_FIELDS: Fields = {"username": "string", "password": "string", "metadata": "object"}
 
 MAX_PASSWORD = 5000
 
@@ -27,7 +29,7 @@ class PackageUpdate:
 def parse_package_update(body: dict[str, Any]) -> PackageUpdate:
     errors = Errors()
     metadata = parse_metadata(body, errors)
-    errors.base(unknown_fields(body, ("username", "password", "metadata")))
+    errors.base(unknown_fields(body, PACKAGE_UPDATE_FIELDS))
     username, password = body.get("username"), body.get("password")
     for name, value in (("username", username), ("password", password)):
         if value is not None and not isinstance(value, str):

@@ -5,12 +5,17 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from ladle.messages.base import Errors, unknown_fields
+from ladle.messages.base import Errors, Fields, unknown_fields
 from ladle.messages.numericality import MAX_DB_BIGINT, MAX_DB_INT, integer
 
-__all__ = ["ProcessScale", "parse_process_scale", "scale_errors"]
+__all__ = ["PROCESS_SCALE_FIELDS", "ProcessScale", "parse_process_scale", "scale_errors"]
 
-ALLOWED = ("instances", "memory_in_mb", "disk_in_mb", "log_rate_limit_in_bytes_per_second")
+PROCESS_SCALE_FIELDS: Fields = {
+    "instances": "integer",
+    "memory_in_mb": "integer",
+    "disk_in_mb": "integer",
+    "log_rate_limit_in_bytes_per_second": "integer",
+}
 
 
 @dataclass(frozen=True)
@@ -41,13 +46,13 @@ def scale_errors(errors: Errors, values: dict[str, Any], instances_attribute: st
             at_least=-1,
             at_most=MAX_DB_BIGINT,
         ),
-        audit_request={k: v for k, v in values.items() if k in ALLOWED},
+        audit_request={k: v for k, v in values.items() if k in PROCESS_SCALE_FIELDS},
     )
 
 
 def parse_process_scale(body: dict[str, Any]) -> ProcessScale:
     errors = Errors()
-    errors.base(unknown_fields(body, ALLOWED))
+    errors.base(unknown_fields(body, PROCESS_SCALE_FIELDS))
     scale = scale_errors(errors, body)
     errors.raise_if_any()
     return scale

@@ -10,11 +10,18 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
-from ladle.messages.base import Errors, unknown_fields
+from ladle.messages.base import Errors, Fields, unknown_fields
 from ladle.messages.metadata import MetadataUpdate, parse_metadata
 from ladle.messages.numericality import MAX_DB_INT, integer
 
-__all__ = ["HEALTH_CHECK_TYPES", "HealthCheckUpdate", "ProcessUpdate", "is_uri_path", "parse_process_update"]
+__all__ = [
+    "HEALTH_CHECK_TYPES",
+    "PROCESS_UPDATE_FIELDS",
+    "HealthCheckUpdate",
+    "ProcessUpdate",
+    "is_uri_path",
+    "parse_process_update",
+]
 
 HEALTH_CHECK_TYPES = ("port", "process", "http")
 # The data keys of a readiness check; a liveness check also has the startup ``timeout``.
@@ -22,7 +29,13 @@ READINESS_DATA = ("invocation_timeout", "interval", "endpoint")
 MAX_COMMAND = 4096
 MAX_USER = 255
 MAX_ENDPOINT = 255
-ALLOWED = ("command", "user", "health_check", "readiness_health_check", "metadata")
+PROCESS_UPDATE_FIELDS: Fields = {
+    "command": "string",
+    "user": "string",
+    "health_check": "object",
+    "readiness_health_check": "object",
+    "metadata": "object",
+}
 _URI_PATH = re.compile(r"\A(?:/|/([^\s/]\S*)?)\Z")
 
 
@@ -99,7 +112,7 @@ def _health_check(body: dict[str, Any], key: str, errors: Errors, data_keys: tup
 def parse_process_update(body: dict[str, Any]) -> ProcessUpdate:
     errors = Errors()
     metadata = parse_metadata(body, errors)
-    errors.base(unknown_fields(body, ALLOWED))
+    errors.base(unknown_fields(body, PROCESS_UPDATE_FIELDS))
     _string(errors, "command", body.get("command"), MAX_COMMAND)
     _string(errors, "user", body.get("user"), MAX_USER)
     health_check = _health_check(body, "health_check", errors, ("timeout", *READINESS_DATA))
@@ -107,7 +120,7 @@ def parse_process_update(body: dict[str, Any]) -> ProcessUpdate:
     errors.raise_if_any()
     command = body.get("command")
     user = body.get("user")
-    audit = {k: v for k, v in body.items() if k in ALLOWED}
+    audit = {k: v for k, v in body.items() if k in PROCESS_UPDATE_FIELDS}
     return ProcessUpdate(
         requested=frozenset(k for k in ("command", "user") if k in body),
         command=command if isinstance(command, str) else None,

@@ -7,10 +7,12 @@ from dataclasses import dataclass
 from typing import Any
 
 from ladle.auth.roles import ORG_ROLE_TYPES, SPACE_ROLE_TYPES
-from ladle.messages.base import Errors, unknown_fields
+from ladle.messages.base import Errors, Fields, unknown_fields
 from ladle.messages.relationships import to_one_guid
 
-__all__ = ["ALL_ROLE_TYPES", "RoleCreate", "parse_role_create"]
+__all__ = ["ALL_ROLE_TYPES", "ROLE_CREATE_FIELDS", "RoleCreate", "parse_role_create"]
+
+ROLE_CREATE_FIELDS: Fields = {"type": "string", "relationships": "object"}
 
 # Cloud Controller's order, which its error message prints.
 ALL_ROLE_TYPES = (
@@ -66,7 +68,7 @@ def _user(value: Any, errors: Errors) -> tuple[str | None, str | None, str | Non
 
 def parse_role_create(body: dict[str, Any]) -> RoleCreate:
     errors = Errors()
-    errors.base(unknown_fields(body, ("type", "relationships")))
+    errors.base(unknown_fields(body, ROLE_CREATE_FIELDS))
     role_type = body.get("type")
     relationships = body.get("relationships")
     nested = Errors()

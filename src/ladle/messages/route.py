@@ -6,11 +6,14 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
-from ladle.messages.base import Errors, is_int, unknown_fields
+from ladle.messages.base import Errors, Fields, is_int, unknown_fields
 from ladle.messages.metadata import MetadataUpdate, parse_metadata
 from ladle.messages.relationships import parse_to_one
 
 __all__ = [
+    "DESTINATIONS_FIELDS",
+    "ROUTE_CREATE_FIELDS",
+    "ROUTE_UPDATE_FIELDS",
     "DestinationSpec",
     "RouteChange",
     "check_host",
@@ -19,6 +22,17 @@ __all__ = [
     "parse_route_create",
     "parse_route_update",
 ]
+
+ROUTE_CREATE_FIELDS: Fields = {
+    "host": "string",
+    "path": "string",
+    "port": "integer",
+    "relationships": "object",
+    "options": "object",
+    "metadata": "object",
+}
+ROUTE_UPDATE_FIELDS: Fields = {"options": "object", "metadata": "object"}
+DESTINATIONS_FIELDS: Fields = {"destinations": "array"}
 
 MAX_HOST = 63
 MAX_PATH = 128
@@ -95,7 +109,7 @@ def _check_options(options: Any, errors: Errors) -> dict[str, Any] | None:
 def parse_route_create(body: dict[str, Any]) -> RouteChange:
     errors = Errors()
     metadata = parse_metadata(body, errors)
-    errors.base(unknown_fields(body, ("host", "path", "port", "relationships", "options", "metadata")))
+    errors.base(unknown_fields(body, ROUTE_CREATE_FIELDS))
     host, path, port = body.get("host"), body.get("path"), body.get("port")
     check_host(host, errors)
     check_path(path, errors)
@@ -118,7 +132,7 @@ def parse_route_create(body: dict[str, Any]) -> RouteChange:
 def parse_route_update(body: dict[str, Any]) -> RouteChange:
     errors = Errors()
     metadata = parse_metadata(body, errors)
-    errors.base(unknown_fields(body, ("options", "metadata")))
+    errors.base(unknown_fields(body, ROUTE_UPDATE_FIELDS))
     options = _check_options(body.get("options"), errors)
     errors.raise_if_any()
     return RouteChange(options=options, metadata=metadata)
@@ -161,7 +175,7 @@ def _destination(item: Any, *, replace: bool, errors: Errors) -> DestinationSpec
 def parse_destinations(body: dict[str, Any], *, replace: bool) -> list[DestinationSpec]:
     """The ``destinations`` of a POST (add, 1..100) or PATCH (replace all, 0..100)."""
     errors = Errors()
-    errors.base(unknown_fields(body, ("destinations",)))
+    errors.base(unknown_fields(body, DESTINATIONS_FIELDS))
     items = body.get("destinations")
     low = 0 if replace else 1
     if not isinstance(items, list) or not low <= len(items) <= MAX_DESTINATIONS:

@@ -5,12 +5,15 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from ladle.messages.base import Errors, unknown_fields
+from ladle.messages.base import Errors, Fields, unknown_fields
 from ladle.messages.metadata import MetadataUpdate, parse_metadata
 from ladle.messages.names import check_name
 from ladle.messages.relationships import parse_to_one
 
-__all__ = ["SpaceChange", "parse_space_create", "parse_space_update"]
+__all__ = ["SPACE_CREATE_FIELDS", "SPACE_UPDATE_FIELDS", "SpaceChange", "parse_space_create", "parse_space_update"]
+
+SPACE_CREATE_FIELDS: Fields = {"name": "string", "relationships": "object", "metadata": "object"}
+SPACE_UPDATE_FIELDS: Fields = {"name": "string", "metadata": "object"}
 
 
 @dataclass(frozen=True)
@@ -23,7 +26,7 @@ class SpaceChange:
 def parse_space_create(body: dict[str, Any]) -> SpaceChange:
     errors = Errors()
     metadata = parse_metadata(body, errors)
-    errors.base(unknown_fields(body, ("name", "relationships", "metadata")))
+    errors.base(unknown_fields(body, SPACE_CREATE_FIELDS))
     relationships = parse_to_one(body, errors, ("organization",), required=("organization",))
     name = check_name(body, errors, required=True)
     errors.raise_if_any()
@@ -33,7 +36,7 @@ def parse_space_create(body: dict[str, Any]) -> SpaceChange:
 def parse_space_update(body: dict[str, Any]) -> SpaceChange:
     errors = Errors()
     metadata = parse_metadata(body, errors)
-    errors.base(unknown_fields(body, ("name", "metadata")))
+    errors.base(unknown_fields(body, SPACE_UPDATE_FIELDS))
     name = check_name(body, errors, required=False)
     errors.raise_if_any()
     return SpaceChange(name.strip() if name else name, None, metadata)

@@ -5,24 +5,24 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from ladle.messages.base import Errors, unknown_fields
+from ladle.messages.base import Errors, Fields, unknown_fields
 from ladle.messages.metadata import MetadataUpdate, parse_metadata
 from ladle.messages.numericality import MAX_DB_BIGINT, integer
 from ladle.messages.relationships import MAX_GUID
 
-__all__ = ["TaskCreate", "parse_task_create"]
+__all__ = ["TASK_CREATE_FIELDS", "TaskCreate", "parse_task_create"]
 
-ALLOWED = (
-    "name",
-    "command",
-    "disk_in_mb",
-    "memory_in_mb",
-    "log_rate_limit_in_bytes_per_second",
-    "droplet_guid",
-    "template",
-    "user",
-    "metadata",
-)
+TASK_CREATE_FIELDS: Fields = {
+    "name": "string",
+    "command": "string",
+    "disk_in_mb": "integer",
+    "memory_in_mb": "integer",
+    "log_rate_limit_in_bytes_per_second": "integer",
+    "droplet_guid": "string",
+    "template": "object",
+    "user": "string",
+    "metadata": "object",
+}
 MAX_USER = 255
 
 
@@ -55,7 +55,7 @@ def _guid(errors: Errors, attribute: str, value: Any) -> None:
 def parse_task_create(body: dict[str, Any]) -> TaskCreate:
     errors = Errors()
     metadata = parse_metadata(body, errors)
-    errors.base(unknown_fields(body, ALLOWED))
+    errors.base(unknown_fields(body, TASK_CREATE_FIELDS))
     disk = integer(errors, "disk_in_mb", body.get("disk_in_mb"), greater_than=0)
     memory = integer(errors, "memory_in_mb", body.get("memory_in_mb"), greater_than=0)
     rate = integer(
@@ -85,7 +85,7 @@ def parse_task_create(body: dict[str, Any]) -> TaskCreate:
             errors.add("user", f"must be between 1 and {MAX_USER} characters")
     errors.raise_if_any()
     return TaskCreate(
-        requested=frozenset(k for k in ALLOWED if k in body),
+        requested=frozenset(k for k in TASK_CREATE_FIELDS if k in body),
         name=body.get("name"),
         command=body.get("command"),
         memory_in_mb=memory,

@@ -5,10 +5,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from ladle.messages.base import Errors, unknown_fields
+from ladle.messages.base import Errors, Fields, unknown_fields
 from ladle.messages.metadata import MetadataUpdate, parse_metadata
 
-__all__ = ["UserCreate", "parse_user_create"]
+__all__ = ["USER_CREATE_FIELDS", "UserCreate", "parse_user_create"]
+
+USER_CREATE_FIELDS: Fields = {"guid": "string", "origin": "string", "username": "string", "metadata": "object"}
 
 
 @dataclass(frozen=True)
@@ -22,7 +24,7 @@ class UserCreate:
 def parse_user_create(body: dict[str, Any]) -> UserCreate:
     errors = Errors()
     metadata = parse_metadata(body, errors)
-    errors.base(unknown_fields(body, ("guid", "origin", "username", "metadata")))
+    errors.base(unknown_fields(body, USER_CREATE_FIELDS))
     guid, username, origin = body.get("guid"), body.get("username"), body.get("origin")
     if guid is not None:
         if username is not None:

@@ -12,12 +12,24 @@ from ladle.urls import Urls, link
 __all__ = ["present_env", "present_env_vars", "present_permissions"]
 
 
-def present_env(app: App, placement: AppPlacement, cf_api: str, *, with_secrets: bool) -> dict[str, Any]:
-    system: dict[str, Any] = {"VCAP_SERVICES": {}} if with_secrets else {"redacted_message": "[PRIVATE DATA HIDDEN]"}
+def present_env(
+    app: App,
+    placement: AppPlacement,
+    cf_api: str,
+    *,
+    staging_group: dict[str, Any],
+    running_group: dict[str, Any],
+    vcap_services: dict[str, Any],
+    with_secrets: bool,
+) -> dict[str, Any]:
+    """``VCAP_SERVICES`` holds credentials: only those who may see secrets get it."""
+    system: dict[str, Any] = (
+        {"VCAP_SERVICES": vcap_services} if with_secrets else {"redacted_message": "[PRIVATE DATA HIDDEN]"}
+    )
     return {
         "environment_variables": dict(app.environment_variables or {}),
-        "staging_env_json": {},
-        "running_env_json": {},
+        "staging_env_json": staging_group,
+        "running_env_json": running_group,
         "system_env_json": system,
         "application_env_json": {"VCAP_APPLICATION": vcap_application(placement, cf_api)},
     }

@@ -73,6 +73,8 @@ def app_manifest_entry(app: App, parts: ManifestParts) -> dict[str, Any]:
             entry["buildpacks"] = list(app.buildpacks)
         if app.stack:
             entry["stack"] = app.stack
+    if parts.service_names:
+        entry["services"] = sorted(parts.service_names, key=str.lower)
     if route_urls:
         entry["routes"] = [{"route": url, "protocol": protocol, "options": {}} for url, protocol in sorted(route_urls)]
     meta = metadata.to_dict()

@@ -15,8 +15,9 @@ __all__ = ["error_text", "present_build"]
 
 def error_text(error_id: str | None, description: str | None) -> str | None:
     """``"<id> - <description>"``, or whichever part is set."""
-    parts = [p for p in (error_id, description) if p]
-    return " - ".join(parts) or None
+    if not error_id:
+        return description or None
+    return f"{error_id} - {description}" if description else error_id
 
 
 def present_build(build: Build, metadata: Metadata, urls: Urls) -> dict[str, Any]:

@@ -29,6 +29,11 @@ def present_global_root(urls: Urls, login_url: str) -> dict[str, Any]:
             "log_cache": link(base),
             "log_stream": None,
             "app_ssh": None,
+            # Ladle's own endpoints, for clients that look for them (``ladle push``); ``{guid}``
+            # is a build's or a process's guid. Cloud Foundry clients ignore links they do not know.
+            "ladle_build_log": link(f"{base}/v3/builds/{{guid}}/logs"),
+            "ladle_build_cancel": link(f"{base}/v3/builds/{{guid}}/actions/cancel"),
+            "ladle_process_stats_stream": link(f"{base}/v3/processes/{{guid}}/stats/stream"),
         }
     }
 

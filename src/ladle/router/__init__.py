@@ -8,11 +8,12 @@ Public interface:
   ``StaticRouteSource`` (in memory) and ``FileRouteSource`` (JSON/YAML file) as real sources.
 - ``Route``, ``Endpoint``, ``Snapshot``: what a source returns.
 - ``AccessLogSink``, ``AccessLogRecord``, ``format_access_log``: per-request records and the
-  gorouter line format for ``RTR`` log lines.
+  gorouter line format for ``RTR`` log lines; ``AccessLogPipe`` runs a sink in a process of its
+  own, off the data plane's GIL.
 - ``wait_for_router(url, version, drained=...)``: block until the router applied a table change.
 """
 
-from ladle.router.access_log import AccessLogRecord, AccessLogSink, format_access_log
+from ladle.router.access_log import AccessLogPipe, AccessLogRecord, AccessLogSink, format_access_log
 from ladle.router.model import Endpoint, Route, Snapshot
 from ladle.router.server import Router, serve
 from ladle.router.source import FileRouteSource, RouteSource, RouteSourceError, StaticRouteSource
@@ -20,6 +21,7 @@ from ladle.router.status import STATUS_HOST, RouterNotReady, wait_for_router
 
 __all__ = [
     "STATUS_HOST",
+    "AccessLogPipe",
     "AccessLogRecord",
     "AccessLogSink",
     "Endpoint",

@@ -15,6 +15,7 @@ from collections.abc import Sequence
 
 from sqlalchemy import insert, select
 
+from ladle.config import Settings
 from ladle.db.models import Domain, Instance, LogLine, Process, Route, RouteDestination
 from ladle.db.session import Database
 from ladle.router.access_log import AccessLogRecord, format_access_log
@@ -115,3 +116,12 @@ class DatabaseAccessLog:
             with self.db.session() as s:
                 s.execute(insert(LogLine), rows)
                 s.commit()
+
+
+def database_access_log(settings: Settings) -> DatabaseAccessLog:
+    """A ``DatabaseAccessLog`` on the settings' database, logging as the settings say: made in the
+    access log's own process (``AccessLogPipe``), from settings that pickle."""
+    from ladle.logs import configure_logging
+
+    configure_logging(settings.log_level, settings.log_format)
+    return DatabaseAccessLog(Database(settings.effective_database_url))

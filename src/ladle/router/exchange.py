@@ -597,13 +597,14 @@ class Exchange:
         access_log = self.router.access_log
         if access_log is not None and self.request_id:
             head = self.head
+            last = self.last_state
             total = self.app_finished - self.started
             in_app = self.app_finished - self.app_started if self.app_started else 0.0
             access_log.offer(
                 (head.host, self.method, self.target, self.http10, self.status, self.bytes_received,
-                 self.bytes_sent, head.referer, head.user_agent, self.client.peer, self.last_state, self.forwarded,
-                 head.forwarded_proto, self.request_id, self.received_ns, total, total - in_app,
-                 self.router_error)
+                 self.bytes_sent, head.referer, head.user_agent, self.client.peer,
+                 last.log_fields if last is not None else None, self.forwarded, head.forwarded_proto,
+                 self.request_id, self.received_ns, total, total - in_app, self.router_error)
             )  # fmt: skip
         self.client.exchange_done(self)
 

@@ -7,45 +7,40 @@ holding its port.
 
 from __future__ import annotations
 
-import ctypes
 import logging
 import multiprocessing
+import os
 import signal
 import time
 from dataclasses import dataclass
+from functools import partial
 from multiprocessing.process import BaseProcess
 
 import httpx
 
 from ladle.config import Settings
 from ladle.router.status import STATUS_HOST
+from ladle.sandbox.parent_death import die_with_parent
 
 __all__ = ["RouterProcess", "start_router_process"]
 
 log = logging.getLogger("ladle.router")
 
-PR_SET_PDEATHSIG = 1
 
-
-def _die_with_parent() -> None:
-    try:
-        libc = ctypes.CDLL(None, use_errno=True)
-        libc.prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
-    except (OSError, AttributeError):
+def _run(settings: Settings, parent_pid: int) -> None:
+    if not die_with_parent(parent_pid, signal.SIGTERM):
         log.warning("could not ask to die with the server: the router may outlive a killed server")
-
-
-def _run(settings: Settings) -> None:
-    _die_with_parent()
     from ladle.db.session import Database
     from ladle.logs import configure_logging
-    from ladle.router.database import DatabaseAccessLog, DatabaseRouteSource
+    from ladle.router.access_log import AccessLogPipe
+    from ladle.router.database import DatabaseRouteSource, database_access_log
     from ladle.router.server import serve
 
     configure_logging(settings.log_level, settings.log_format)
     db = Database(settings.effective_database_url)
     try:
-        serve(settings, DatabaseRouteSource(db), access_log=DatabaseAccessLog(db))
+        # The access log is written by a process of its own, off the data plane's GIL.
+        serve(settings, DatabaseRouteSource(db), access_log=AccessLogPipe(partial(database_access_log, settings)))
     finally:
         db.dispose()
 
@@ -81,6 +76,8 @@ class RouterProcess:
 
 def start_router_process(settings: Settings) -> RouterProcess:
     # "spawn": a fresh interpreter, not a fork of a server that already runs threads.
-    process = multiprocessing.get_context("spawn").Process(target=_run, args=(settings,), name="ladle-router")
+    process = multiprocessing.get_context("spawn").Process(
+        target=_run, args=(settings, os.getpid()), name="ladle-router"
+    )
     process.start()
     return RouterProcess(process, f"http://{settings.router_host}:{settings.router_port}")

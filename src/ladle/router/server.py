@@ -14,7 +14,7 @@ import sys
 import time
 from typing import TYPE_CHECKING, Any
 
-from ladle.router.access_log import AccessLogQueue, AccessLogSink
+from ladle.router.access_log import AccessLogPipe, AccessLogQueue, AccessLogSink
 from ladle.router.client import ClientConnection
 from ladle.router.model import Endpoint, Snapshot
 from ladle.router.reloader import Reloader
@@ -44,7 +44,8 @@ class Router:
         host: str = "127.0.0.1",
         port: int = 8081,
         poll_interval: float = 0.2,
-        access_log: AccessLogSink | None = None,
+        # A sink written to on a worker thread of this process, or a pipe to one in its own.
+        access_log: AccessLogSink | AccessLogPipe | None = None,
         access_log_capacity: int = 10_000,
         idle_timeout: float = 900.0,  # gorouter's frontend_idle_timeout
         upstream_idle_timeout: float = 90.0,
@@ -63,7 +64,11 @@ class Router:
         # Every endpoint in the table, plus removed ones with requests still in flight.
         self.states: dict[tuple[str, int, str], EndpointState] = {}
         self.clients: set[ClientConnection] = set()
-        self.access_log = AccessLogQueue(access_log, access_log_capacity) if access_log is not None else None
+        self.access_log: AccessLogQueue | AccessLogPipe | None = (
+            access_log
+            if access_log is None or isinstance(access_log, AccessLogPipe)
+            else AccessLogQueue(access_log, access_log_capacity)
+        )
         self.reloader = Reloader(source, self.apply, poll_interval)
         self.applied_version = 0
         self.applied_at = 0.0
@@ -111,7 +116,7 @@ class Router:
             task.cancel()
         await asyncio.gather(*self._tasks, return_exceptions=True)
         if self.access_log is not None:
-            await self.access_log.drain()
+            await self.access_log.close()
 
     async def __aenter__(self) -> Router:
         await self.start()
@@ -237,12 +242,14 @@ class Router:
                     state.close_idle(max_sweeps=upstream_sweeps)
 
 
-def serve(settings: Settings, source: RouteSource, *, access_log: AccessLogSink | None = None) -> None:
+def serve(settings: Settings, source: RouteSource, *, access_log: AccessLogSink | AccessLogPipe | None = None) -> None:
     """Run the router in this process (on uvloop) until SIGTERM or SIGINT.
 
     For a process of its own: build the source (and sink) in that process, then call this.
     """
     import uvloop
+
+    from ladle.heap import settle_after_start
 
     # The access-log sink and the route source run on worker threads; a short switch interval
     # keeps one of them from holding the GIL for the default 5 ms while requests wait.
@@ -257,6 +264,7 @@ def serve(settings: Settings, source: RouteSource, *, access_log: AccessLogSink 
             access_log=access_log,
         )
         await router.start()
+        settle_after_start()
         stopping = asyncio.Event()
         loop = asyncio.get_running_loop()
         for signum in (signal.SIGTERM, signal.SIGINT):

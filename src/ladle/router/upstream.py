@@ -38,6 +38,7 @@ class EndpointState:
         "instance_guid",
         "key",
         "live",
+        "log_fields",
     )
 
     def __init__(self, endpoint: Endpoint) -> None:
@@ -51,6 +52,15 @@ class EndpointState:
         self.failed_until = 0.0
         self.idle: list[UpstreamConnection] = []
         self.live = True
+        # What an access-log record says of the endpoint, as plain values (records cross to the
+        # log writer's process as they are).
+        self.log_fields = (
+            self.addr,
+            endpoint.app_guid,
+            str(endpoint.instance_index),
+            endpoint.instance_guid,
+            endpoint.process_type,
+        )
         # The headers gorouter sets per endpoint, encoded once.
         self.header_lines = (
             f"X-CF-ApplicationID: {endpoint.app_guid}\r\n"

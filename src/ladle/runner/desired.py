@@ -11,6 +11,8 @@ from sqlalchemy.orm import Session
 
 from ladle.db.models import App, Deployment, Domain, Droplet, Organization, Process, Route, RouteDestination, Space
 from ladle.db.placement import AppPlacement
+from ladle.db.services import env_group_vars, vcap_services_by_app
+from ladle.runner.images import DockerSource, docker_source
 from ladle.runner.instance import HealthCheck
 
 __all__ = ["DesiredProcess", "Rollout", "desired_processes", "start_command"]
@@ -42,7 +44,14 @@ class DesiredProcess:
     placement: AppPlacement
     app_env: dict[str, Any]
     uris: list[str] = field(default_factory=list)
+    # The running variable group and VCAP_SERVICES as they are now: an instance started from
+    # this takes them (a new binding reaches an app when it restarts, as on Cloud Foundry).
+    group_env: dict[str, Any] = field(default_factory=dict)
+    vcap_services: dict[str, Any] = field(default_factory=dict)
     rollout: Rollout | None = None
+    # Docker droplets: the image (with the package's credentials) and the staged metadata.
+    docker: DockerSource | None = None
+    execution_metadata: str = ""
 
 
 def start_command(process_command: str | None, process_type: str, droplet: Droplet | None) -> str | None:
@@ -103,6 +112,8 @@ def desired_processes(session: Session) -> list[DesiredProcess]:
         )
         if d.process_guid
     }
+    services = vcap_services_by_app(session, sorted(app_guids))
+    running_group = env_group_vars(session, "running")
     out = []
     for process, app, space, org in rows:
         droplet = droplets.get(app.droplet_guid or "")
@@ -131,6 +142,10 @@ def desired_processes(session: Session) -> list[DesiredProcess]:
                 app_env=dict(app.environment_variables or {}),
                 uris=sorted(uris.get((app.guid, process.type), [])),
                 rollout=rollouts.get(process.guid),
+                group_env=running_group,
+                vcap_services=services.get(app.guid, {}),
+                docker=docker_source(droplet),
+                execution_metadata=droplet.execution_metadata or "",
             )
         )
     return out

@@ -26,11 +26,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import IO
 
+from ladle.runner.docker_launch import docker_launch
 from ladle.runner.droplets import DropletCache, DropletMissing, droplet_mounts
 from ladle.runner.environment import HOME, InstanceAddress
+from ladle.runner.images import DockerSource, ImageCache, ImageUnavailable, acquire_image
 from ladle.runner.launcher import HEALTH_CHECK, launcher_argv, output_pipes
 from ladle.runner.logs import AppLogSink, LogSource, pump
-from ladle.sandbox import Jail, JailError, Limits, Network, SandboxConfig
+from ladle.sandbox import Jail, JailError, Limits, Mount, Network, SandboxConfig
 
 __all__ = ["APP_PORT", "Exit", "HealthCheck", "Instance", "InstancePlan", "Usage"]
 
@@ -72,6 +74,11 @@ class InstancePlan:
     source_type: str = ""
     # Names this node's jails (and their cgroups) so that a restarted node finds its own.
     jail_prefix: str = "ladle"
+    # A docker droplet: the image to run (instead of the droplet's bits), its staged metadata, and
+    # which variables the user set (those win over the image's even where buildpacks' would not).
+    docker: DockerSource | None = None
+    execution_metadata: str = ""
+    user_env_keys: frozenset[str] = frozenset()
 
     @property
     def log_source(self) -> LogSource:
@@ -85,6 +92,19 @@ class Exit:
     crashed: bool
     reason: str = ""
     exit_status: int | None = None
+
+
+@dataclass(frozen=True)
+class _Launch:
+    """What to start, where, as whom, and with what on top of the platform's environment."""
+
+    argv: list[str]
+    cwd: Path | str
+    mounts: list[Mount]
+    root: Path | None = None
+    user: tuple[int, int] | None = None
+    port: int = APP_PORT
+    environment: Callable[[dict[str, str]], dict[str, str]] = dict
 
 
 @dataclass(frozen=True)
@@ -106,8 +126,11 @@ class Instance:
         on_starting: Callable[[Instance, InstanceAddress], None],
         on_running: Callable[[Instance], None],
         on_exit: Callable[[Instance, Exit], None],
+        images: ImageCache | None = None,
     ) -> None:
         self.plan = plan
+        self.images = images
+        self._image_key: str | None = None
         self.sandbox = sandbox
         self.droplets = droplets
         self.state_dir = state_root / plan.instance_guid
@@ -147,6 +170,9 @@ class Instance:
             outcome = self._supervise()
         except DropletMissing:
             outcome = Exit(True, "the droplet's bits are missing")
+        except ImageUnavailable as exc:
+            self._cell(f"Failed to create container: {exc}")
+            outcome = Exit(True, str(exc))
         except JailError as exc:
             outcome = Exit(True, f"the instance's sandbox could not be set up: {exc}")
         except Exception as exc:
@@ -156,6 +182,8 @@ class Instance:
             if self._jail is not None:
                 self._jail.close()
             shutil.rmtree(self.state_dir, ignore_errors=True)
+            if self._image_key is not None and self.images is not None:
+                self.images.release(self._image_key)
         if self._stop.is_set() and outcome.crashed and outcome.exit_status is not None:
             outcome = Exit(False)  # it exited because it was told to
         self.on_exit(self, outcome)
@@ -164,31 +192,36 @@ class Instance:
         plan = self.plan
         guid = plan.instance_guid
         self._cell(f"Cell {os.uname().nodename} creating container for instance {guid}")
-        root = self.droplets.get(plan.droplet_guid)
-        home = self.state_dir / "home"
-        mounts = droplet_mounts(root, self.state_dir, HOME)
+        launch = self._image_launch() if plan.docker is not None else self._droplet_launch()
         if self._stop.is_set():
             return Exit(False)
         self._jail = jail = Jail(
             self.sandbox,
             name=f"{plan.jail_prefix}-app-{guid[:8]}",
             state_dir=self.state_dir,
-            mounts=mounts,
+            mounts=launch.mounts,
             limits=Limits(memory_mb=plan.memory_mb, disk_mb=plan.disk_mb),
-            publish=(APP_PORT,) if plan.publish_port and self.sandbox.isolate else (),
+            publish=(launch.port,) if plan.publish_port and self.sandbox.isolate else (),
             hostname=guid[:32],
+            root=launch.root,
         )
-        jail.hand_over(home / "tmp", home / "logs")
-        address = self._address(jail)
+        home = self.state_dir / "home"
+        jail.hand_over(home / "tmp", home / "logs", *([home] if launch.root is not None else []))
+        address = self._address(jail, launch.port)
         self.address = address
         self._cell(f"Cell {os.uname().nodename} successfully created container for instance {guid}")
         self.on_starting(self, address)
-        env = plan.environment(address)
+        env = launch.environment(plan.environment(address))
         oom_before = jail.cgroups.oom_kills()
         pipes = output_pipes(jail)
         try:
             self._app = app = jail.spawn(
-                launcher_argv(plan.command), env=env, cwd=root / "app", stdout=pipes.out_write, stderr=pipes.err_write
+                launch.argv,
+                env=env,
+                cwd=launch.cwd,
+                stdout=pipes.out_write,
+                stderr=pipes.err_write,
+                user=launch.user,
             )
         finally:
             pipes.close_write_ends()
@@ -199,7 +232,7 @@ class Instance:
         for reader in pumps:
             reader.start()
         try:
-            outcome = self._watch(jail, app, address, root / "app")
+            outcome = self._watch(jail, app, address)
         finally:
             self._terminate(jail, app)
             for reader in pumps:
@@ -210,11 +243,33 @@ class Instance:
             return Exit(True, f"{outcome.reason} (out of memory)", outcome.exit_status)
         return outcome
 
-    def _address(self, jail: Jail) -> InstanceAddress:
+    def _droplet_launch(self) -> _Launch:
+        root = self.droplets.get(self.plan.droplet_guid)
+        mounts = droplet_mounts(root, self.state_dir, HOME)
+        return _Launch(launcher_argv(self.plan.command), root / "app", mounts)
+
+    def _image_launch(self) -> _Launch:
+        plan = self.plan
+        assert plan.docker is not None
+        image = acquire_image(self.images, self.sandbox.isolate, plan.docker, plan.droplet_guid, self._cell)
+        self._image_key = image.key
+        launch = docker_launch(image.rootfs, image.config, plan.execution_metadata, plan.command)
+        (self.state_dir / "home").mkdir(parents=True, exist_ok=True)
+        return _Launch(
+            launch.argv,
+            launch.cwd,
+            [],
+            root=image.rootfs,
+            user=(launch.uid, launch.gid),
+            port=launch.port,
+            environment=lambda cf_env: launch.environment(cf_env, plan.user_env_keys),
+        )
+
+    def _address(self, jail: Jail, port: int) -> InstanceAddress:
         if not self.plan.publish_port:
             return InstanceAddress("127.0.0.1", None, "127.0.0.1", None)
         if jail.network == Network.ISOLATED:
-            return InstanceAddress("127.0.0.1", jail.published.get(APP_PORT), SLIRP_GUEST_IP, APP_PORT)
+            return InstanceAddress("127.0.0.1", jail.published.get(port), SLIRP_GUEST_IP, port)
         if jail.network == Network.HOST:
             # Without a network namespace the instance shares the host's ports: give it a free one.
             port = _free_port()
@@ -224,7 +279,7 @@ class Instance:
             "(or set LADLE_SANDBOX_NETWORK=host to run without network isolation)"
         )
 
-    def _health_checker(self, jail: Jail, address: InstanceAddress, cwd: Path) -> subprocess.Popen[bytes]:
+    def _health_checker(self, jail: Jail, address: InstanceAddress) -> subprocess.Popen[bytes]:
         health = self.plan.health
         ip = address.internal_ip if jail.network != Network.NONE else "127.0.0.1"
         argv = [
@@ -240,16 +295,18 @@ class Instance:
             str(health.interval or DEFAULT_INTERVAL),
         ]
         env = {"PATH": "/usr/local/bin:/usr/bin:/bin", "LANG": "C"}
-        return jail.spawn(argv, env=env, cwd=cwd, stderr=subprocess.DEVNULL)
+        # It runs bash from the host's system directories (an image may have no bash), in the
+        # instance's own network namespace, as the sandbox's user.
+        return jail.spawn(argv, env=env, cwd="/", stderr=subprocess.DEVNULL, system_view=True)
 
-    def _watch(self, jail: Jail, app: subprocess.Popen[bytes], address: InstanceAddress, cwd: Path) -> Exit:
+    def _watch(self, jail: Jail, app: subprocess.Popen[bytes], address: InstanceAddress) -> Exit:
         health = self.plan.health
         events: queue.Queue[str] = queue.Queue()
         checker = None
         if health.type == "process" or address.internal_port is None:
             self._healthy()
         else:
-            checker = self._health_checker(jail, address, cwd)
+            checker = self._health_checker(jail, address)
             threading.Thread(target=_lines_to, args=(checker.stdout, events), daemon=True).start()
         start_timeout = health.start_timeout or DEFAULT_START_TIMEOUT
         deadline = time.monotonic() + start_timeout
@@ -323,7 +380,8 @@ class Instance:
         if self._cpu_seen is not None and now > self._cpu_seen[0]:
             cpu = max(0.0, (seconds - self._cpu_seen[1]) / (now - self._cpu_seen[0]))
         self._cpu_seen = (now, seconds)
-        return Usage(cpu=round(cpu, 6), mem=mem, disk=_dir_size(self.state_dir / "home"))
+        # The home directory, and for an image what it changed of its root (the overlay's upper layer).
+        return Usage(cpu=round(cpu, 6), mem=mem, disk=_dir_size(self.state_dir))
 
 
 def _lines_to(stream: IO[bytes] | None, events: queue.Queue[str]) -> None:

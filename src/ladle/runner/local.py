@@ -21,11 +21,8 @@ so their slots are claimed again. At start a node removes the rows it held befor
 from __future__ import annotations
 
 import contextlib
-import hashlib
 import logging
-import os
 import shutil
-import signal
 import threading
 import time
 from dataclasses import dataclass
@@ -39,19 +36,20 @@ from sqlalchemy.orm import Session
 from ladle.actions.audit import Actor, Target, record_event
 from ladle.blobstore import Blobstore
 from ladle.clock import new_guid, utcnow
-from ladle.db.models import Deployment, Instance
+from ladle.db.models import App, Deployment, Instance
 from ladle.db.session import Database
 from ladle.runner.backoff import next_crash_count, restart_at
 from ladle.runner.desired import DesiredProcess, desired_processes, staging_info_command
 from ladle.runner.droplets import DropletCache, DropletMissing
 from ladle.runner.environment import InstanceAddress, instance_environment
+from ladle.runner.images import ImageCache
 from ladle.runner.instance import Exit, InstancePlan
 from ladle.runner.instance import Instance as RunningInstance
 from ladle.runner.logs import AppLogSink, LogSource
 from ladle.runner.task_keeper import TaskKeeper
 from ladle.runner.tasks import TaskPlan, TaskRun
-from ladle.sandbox import SandboxConfig
-from ladle.sandbox.cgroups import CGROUP_V1
+from ladle.sandbox import Identity, SandboxConfig
+from ladle.sandbox.cgroups import owner_prefix, remove_leftover_cgroups
 
 __all__ = ["LocalRunner", "RunnerOptions"]
 
@@ -72,6 +70,10 @@ class RunnerOptions:
     sandbox: SandboxConfig
     # How long a retired instance stays out of the router's table before it is stopped.
     drain_seconds: float = 2.0
+    # Pulling docker images: the same registry rules as staging, and the size bound.
+    insecure_docker_registries: tuple[str, ...] = ()
+    private_docker_registries: tuple[str, ...] = ()
+    max_docker_image_size: int = 4 * 1024**3
 
 
 @dataclass
@@ -90,9 +92,16 @@ class LocalRunner:
         self.options = options
         self.sink = AppLogSink(db)
         self.droplets = DropletCache(options.work_dir / "droplets", droplets)
+        self.images = ImageCache(
+            options.work_dir / "images",
+            insecure_registries=options.insecure_docker_registries,
+            private_registries=options.private_docker_registries,
+            max_size=options.max_docker_image_size,
+            owner=_image_owner(options.sandbox),
+        )
         self.state_root = options.work_dir / "instances"
         # Jails (and so cgroups) of this node are named after it, so a restart kills exactly its own.
-        self.prefix = "n" + hashlib.sha1(options.node.encode()).hexdigest()[:8]
+        self.prefix = owner_prefix("n", options.node)
         self._held: dict[str, _Held] = {}
         self._lock = threading.Lock()
         self._wake = threading.Event()
@@ -143,7 +152,8 @@ class LocalRunner:
             s.execute(delete(Instance).where(Instance.node == self.options.node))
             s.commit()
         self.tasks.fail_orphans()
-        _kill_leftover_cgroups(self.prefix)
+        remove_leftover_cgroups(self.prefix)
+        self.images.recover()
         shutil.rmtree(self.state_root, ignore_errors=True)
         self.state_root.mkdir(parents=True, exist_ok=True)
 
@@ -328,16 +338,16 @@ class LocalRunner:
     def _start(self, process: DesiredProcess, index: int, row_id: int) -> None:
         instance_guid = new_guid()
         command = process.command
-        if process.lifecycle == "docker":
-            self._fail_slot(row_id, "this runner cannot run docker images yet")
+        if process.lifecycle == "docker" and process.docker is None:
+            self._fail_slot(row_id, "the docker droplet names no image")
             return
-        if not command:
+        if not command and process.docker is None:
             try:
                 command = staging_info_command(self.droplets.get(process.droplet_guid))
             except DropletMissing:
                 self._fail_slot(row_id, "the droplet's bits are missing")
                 return
-        if not command:
+        if not command and process.docker is None:
             self._fail_slot(row_id, "the droplet has no start command: set one with a Procfile, the manifest or -c")
             return
         with self.db.session() as s:
@@ -353,7 +363,9 @@ class LocalRunner:
             return instance_environment(
                 process.placement,
                 cf_api=self.options.cf_api,
+                group_env=process.group_env,
                 app_env=process.app_env,
+                vcap_services=process.vcap_services,
                 process_guid=process.guid,
                 process_type=process.type,
                 version=process.version,
@@ -373,12 +385,15 @@ class LocalRunner:
             index=index,
             droplet_guid=process.droplet_guid,
             instance_guid=instance_guid,
-            command=command,
+            command=command or "",
             memory_mb=process.memory_mb,
             disk_mb=process.disk_mb,
             health=process.health,
             environment=environment,
             jail_prefix=self.prefix,
+            docker=process.docker,
+            execution_metadata=process.execution_metadata,
+            user_env_keys=frozenset(process.app_env) | frozenset(process.group_env),
         )
         running = RunningInstance(
             plan,
@@ -389,6 +404,7 @@ class LocalRunner:
             on_starting=lambda inst, address: self._on_starting(row_id, address),
             on_running=lambda inst: self._on_running(row_id),
             on_exit=lambda inst, outcome: self._on_exit(row_id, inst, outcome, process),
+            images=self.images,
         )
         with self._lock:
             self._held[instance_guid] = _Held(running, (process.guid, process.version, index), row_id)
@@ -530,6 +546,11 @@ class LocalRunner:
         running |= self.tasks.droplets_in_use()
         with contextlib.suppress(OSError):
             self.droplets.evict(in_use | running)
+        # An image stays while any app's current droplet (started or not) or an instance uses it.
+        with self.db.session() as s:
+            current = set(s.scalars(select(App.droplet_guid).where(App.droplet_guid.is_not(None))))
+        with contextlib.suppress(OSError):
+            self.images.evict({guid for guid in current if guid} | in_use | running)
 
     # --- tasks ----------------------------------------------------------------------------------
 
@@ -541,21 +562,11 @@ class LocalRunner:
             state_root=self.state_root,
             sink=self.sink,
             on_exit=self.tasks.exited,
+            images=self.images,
         )
 
 
-def _kill_leftover_cgroups(prefix: str) -> None:
-    """Processes a killed server left in its jails' cgroups die now (nothing of theirs lives on)."""
-    for controller in ("memory", "pids"):
-        base = CGROUP_V1 / controller / "ladle"
-        if not base.is_dir():
-            continue
-        for group in base.iterdir():
-            if not group.is_dir() or not group.name.startswith(prefix):
-                continue
-            with contextlib.suppress(OSError, ValueError):
-                for pid in (group / "cgroup.procs").read_text().split():
-                    with contextlib.suppress(ProcessLookupError, PermissionError):
-                        os.kill(int(pid), signal.SIGKILL)
-            with contextlib.suppress(OSError):
-                group.rmdir()
+def _image_owner(sandbox: SandboxConfig) -> tuple[int, int] | None:
+    """Who owns unpacked images: the sandbox's uid when Ladle is root (otherwise Ladle's user)."""
+    identity = Identity.choose(sandbox.uid, sandbox.gid)
+    return (identity.uid, identity.gid) if sandbox.isolate and identity.privileged else None

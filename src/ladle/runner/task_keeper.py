@@ -14,10 +14,13 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from ladle.clock import utcnow
-from ladle.db.models import App, Organization, Space, Task
+from ladle.db.models import App, Droplet, Organization, Space, Task
 from ladle.db.placement import AppPlacement
+from ladle.db.services import env_group_vars, vcap_services
 from ladle.db.session import Database, rows_changed
+from ladle.db.usage_events import record_task_usage
 from ladle.runner.environment import InstanceAddress, task_environment
+from ladle.runner.images import docker_source
 from ladle.runner.tasks import TaskPlan, TaskRun
 
 __all__ = ["TaskKeeper"]
@@ -50,12 +53,11 @@ class TaskKeeper:
     def fail_orphans(self) -> None:
         """Tasks this node ran before it restarted died with it."""
         with self.db.session() as s:
-            s.execute(
-                update(Task)
-                .where(Task.node == self.node, Task.state.in_(("RUNNING", "CANCELING")))
-                .values(state="FAILED", failure_reason="the runner running the task restarted", updated_at=utcnow())
-                .execution_options(synchronize_session=False)
+            orphans = list(
+                s.scalars(select(Task.guid).where(Task.node == self.node, Task.state.in_(("RUNNING", "CANCELING"))))
             )
+            for guid in orphans:
+                self._end(s, guid, "the runner running the task restarted")
             s.commit()
 
     def pass_once(self) -> None:
@@ -86,13 +88,15 @@ class TaskKeeper:
         if context is None:
             self.finish(task.guid, "the task's app or droplet no longer exists")
             return
-        placement, app_env = context
+        placement, group_env, app_env, services, droplet = context
 
         def environment(address: InstanceAddress) -> dict[str, str]:
             return task_environment(
                 placement,
                 cf_api=self.cf_api,
+                group_env=group_env,
                 app_env=app_env,
+                vcap_services=services,
                 memory_mb=task.memory_in_mb,
                 disk_mb=task.disk_in_mb,
                 uris=[],
@@ -110,6 +114,9 @@ class TaskKeeper:
             disk_mb=task.disk_in_mb,
             environment=environment,
             jail_prefix=self.jail_prefix,
+            docker=docker_source(droplet),
+            execution_metadata=droplet.execution_metadata if droplet is not None else "",
+            user_env_keys=frozenset(app_env) | frozenset(group_env),
         )
         run = self._make(plan)
         # Known before it starts: a task that ends at once still finds itself to forget.
@@ -124,16 +131,27 @@ class TaskKeeper:
 
     def finish(self, guid: str, failure: str | None) -> None:
         with self.db.session() as s:
-            s.execute(
-                update(Task)
-                .where(Task.guid == guid, Task.state.in_(("RUNNING", "CANCELING")))
-                .values(state="FAILED" if failure else "SUCCEEDED", failure_reason=failure, updated_at=utcnow())
-                .execution_options(synchronize_session=False)
-            )
+            self._end(s, guid, failure)
             s.commit()
 
+    @staticmethod
+    def _end(session: Session, guid: str, failure: str | None) -> None:
+        """End a task still running (the caller commits); only the ending writer records it."""
+        ended = session.execute(
+            update(Task)
+            .where(Task.guid == guid, Task.state.in_(("RUNNING", "CANCELING")))
+            .values(state="FAILED" if failure else "SUCCEEDED", failure_reason=failure, updated_at=utcnow())
+            .execution_options(synchronize_session=False)
+        )
+        if rows_changed(ended):
+            record_task_usage(session, guid, "TASK_STOPPED")
 
-def _task_context(session: Session, task: Task) -> tuple[AppPlacement, dict[str, object]] | None:
+
+def _task_context(
+    session: Session, task: Task
+) -> tuple[AppPlacement, dict[str, object], dict[str, object], dict[str, object], Droplet | None] | None:
+    """Where the task's app lives, the running group, the app's variables, VCAP_SERVICES and
+    the droplet the task runs."""
     row = session.execute(
         select(App, Space, Organization)
         .join(Space, Space.guid == App.space_guid)
@@ -144,4 +162,7 @@ def _task_context(session: Session, task: Task) -> tuple[AppPlacement, dict[str,
         return None
     app, space, org = row
     placement = AppPlacement(app.guid, app.name, space.guid, space.name, org.guid, org.name)
-    return placement, dict(app.environment_variables or {})
+    group = env_group_vars(session, "running")
+    droplet = session.scalars(select(Droplet).where(Droplet.guid == task.droplet_guid)).first()
+    services: dict[str, object] = dict(vcap_services(session, app.guid))
+    return placement, group, dict(app.environment_variables or {}), services, droplet

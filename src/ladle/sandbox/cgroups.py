@@ -7,6 +7,7 @@ sandbox's first process joins them before it drops privileges, so nothing inside
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import logging
 import os
 import shlex
@@ -18,7 +19,7 @@ from pathlib import Path
 
 from ladle.sandbox.limits import Limits
 
-__all__ = ["CGROUP_V1", "Cgroups"]
+__all__ = ["CGROUP_V1", "Cgroups", "owner_prefix", "remove_leftover_cgroups"]
 
 log = logging.getLogger("ladle.sandbox")
 
@@ -100,3 +101,30 @@ class Cgroups:
                         break
                     self.kill_all()
                     time.sleep(0.05)
+
+
+def owner_prefix(kind: str, node: str) -> str:
+    """The start of the names of one node's jails of one kind (``n`` app instances and tasks,
+    ``s`` stagings): a restart finds and removes exactly its own leftovers, never those of
+    another Ladle on the machine, nor of its other kind, which may already be running again."""
+    return kind + hashlib.sha1(node.encode()).hexdigest()[:8]
+
+
+def remove_leftover_cgroups(prefix: str) -> int:
+    """Kill what a killed server left in its jails' cgroups (named ``<prefix>...``) and remove
+    them, empty ones included; returns how many were removed."""
+    if not prefix:
+        return 0
+    removed = 0
+    for controller in ("memory", "pids"):
+        base = CGROUP_V1 / controller / "ladle"
+        if not base.is_dir():
+            continue
+        for group in base.iterdir():
+            if not group.is_dir() or not group.name.startswith(prefix):
+                continue
+            leftover = Cgroups(paths=[group])
+            leftover.kill_all()
+            leftover.remove()
+            removed += not group.exists()
+    return removed

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
+from ladle.sandbox.cgroups import owner_prefix
 from ladle.sandbox.identity import DEFAULT_SANDBOX_UID
 from ladle.sandbox.network import EgressPolicy, Network, parse_networks
 
@@ -23,6 +24,9 @@ class SandboxConfig:
     gid: int | None = None
     network: str = Network.ISOLATED
     egress: EgressPolicy = field(default_factory=EgressPolicy)
+    # The start of every staging jail's name (and so its cgroups'): this node's, so that its
+    # start-up removes the cgroups a killed run left (``cgroups.remove_leftover_cgroups``).
+    staging_prefix: str = ""
 
     @classmethod
     def from_settings(cls, settings: Settings) -> SandboxConfig:
@@ -31,6 +35,7 @@ class SandboxConfig:
             uid=settings.sandbox_uid,
             gid=settings.sandbox_gid,
             network=settings.sandbox_network,
+            staging_prefix=owner_prefix("s", settings.node_id),
             egress=EgressPolicy(
                 denied=parse_networks(settings.sandbox_denied_networks),
                 allowed=parse_networks(settings.sandbox_allowed_networks),

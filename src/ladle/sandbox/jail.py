@@ -19,7 +19,6 @@ listening inside is published on the host's loopback with ``publish=`` at creati
 from __future__ import annotations
 
 import contextlib
-import json
 import logging
 import os
 import select
@@ -28,7 +27,7 @@ import signal
 import stat
 import subprocess
 import tempfile
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
@@ -39,6 +38,7 @@ from ladle.sandbox.config import SandboxConfig
 from ladle.sandbox.identity import VCAP_UID, Identity
 from ladle.sandbox.limits import Limits, rlimit_prefix
 from ladle.sandbox.network import Network, host_addresses, nft_ruleset, sandbox_resolv_conf
+from ladle.sandbox.parent_death import SETPRIV_PDEATHSIG, lifeline_check, preexec_die_with
 from ladle.sandbox.slirp import Slirp, SlirpError
 from ladle.sandbox.visibility import group_file, passwd_file, replaceable_path, system_mounts
 
@@ -56,15 +56,22 @@ TUN = Path("/dev/net/tun")
 # Run by root in a new mount namespace: bind the jail's directories under the mountpoint, give
 # the sandbox uid a tun device of its own when the host's is root-only (udev usually makes it
 # 0666; slirp needs it), then become the sandbox uid in a new user (and network) namespace and
-# wait until Ladle closes stdin.
+# wait until Ladle closes stdin. A jail with an image's root (lower) and a directory of its own
+# (upper, work) gets an overlay of the two at "$mp/root": the image stays as it is, the instance
+# writes where it likes; where overlays cannot be mounted, the image alone, read-only.
 _PRIVILEGED_HOLDER = r"""
 set -e
-mp=$1 u=$2 g=$3 tun=$4 net=$5; shift 5
+mp=$1 u=$2 g=$3 tun=$4 net=$5 lower=$6 upper=$7 work=$8; shift 8
 mount -t tmpfs -o mode=0755,size=64k,nosuid,nodev ladle-sandbox "$mp"
 notun=""
 if [ "$tun" = 1 ]; then
     { mount -t tmpfs -o mode=0755,size=16k,nosuid ladle-tun /dev/net &&
       mknod -m 0600 /dev/net/tun c 10 200 && chown "$u:$g" /dev/net/tun; } || notun=" no-tun"
+fi
+if [ "$lower" != - ]; then
+    mkdir "$mp/root"
+    mount -t overlay ladle-root -o "lowerdir=$lower,upperdir=$upper,workdir=$work" "$mp/root" 2>/dev/null ||
+        { mount --bind "$lower" "$mp/root" && notun="$notun no-overlay"; }
 fi
 i=0
 for src in "$@"; do
@@ -76,6 +83,14 @@ exec setpriv --reuid="$u" --regid="$g" --clear-groups -- unshare --user --map-ro
     sh -c 'echo "ready$1"; read _' holder "$notun"
 """
 _HOLDER = "echo ready; read _"
+
+# Each sandboxed spawn gets a pid namespace of its own, with bubblewrap as its init, tied to the
+# process Ladle started: when that one dies (Ladle killed, or kill_all), the kernel kills
+# everything in the namespace. bubblewrap's own --die-with-parent leaves a window: its sandbox
+# child sets the signal only late in its set-up, and a child orphaned before that runs on. unshare
+# has the same window, narrower, between its fork and its child's request: the lifeline check
+# after it (parent_death.lifeline_check) stops a child orphaned there.
+PID_NAMESPACE = ["unshare", "--pid", "--fork", "--kill-child=SIGKILL", "--"]
 
 
 class JailError(Exception):
@@ -93,19 +108,6 @@ class Mount:
     host: Path
     inside: str
     writable: bool
-
-
-@dataclass
-class _Spawned:
-    process: subprocess.Popen[bytes]
-    info: int | None  # bwrap's --info-fd, read when the jail is killed
-    child_pid: int | None = None
-
-    def sandbox_init(self) -> int | None:
-        """The pid of the sandbox's init (from bwrap's --info-fd), if bwrap got that far."""
-        if self.child_pid is None and self.info is not None:
-            self.child_pid = _child_pid(self.info)
-        return self.child_pid
 
 
 def _which(name: str) -> str | None:
@@ -158,14 +160,25 @@ class Jail:
         limits: Limits,
         publish: Sequence[int] = (),
         hostname: str = "ladle-sandbox",
+        root: Path | None = None,
     ) -> None:
         """Set up the jail; ``state_dir`` is a private directory of Ladle's for the jail's own
         files (the home directory of ``vcap``). Each port in ``publish`` is forwarded from a free
         port of the host's 127.0.0.1, found in :attr:`published` (``{inside: host}``).
 
         Raises :class:`IsolationUnavailable` when isolation is on and bubblewrap is missing, and
-        :class:`JailError` when set-up fails or a port cannot be published."""
+        :class:`JailError` when set-up fails or a port cannot be published.
+
+        ``root`` (an unpacked image) becomes the processes' whole filesystem, with private
+        ``/dev``, ``/proc``, ``/tmp`` and (where the image has the directory) the jail's
+        ``/home/vcap``; ``mounts`` are then not used. When Ladle is root it is an overlay whose
+        changes go to ``state_dir/overlay`` (the image itself never changes), otherwise the image
+        read-only."""
         self.config = config
+        self.root = root.resolve() if root is not None else None
+        self._state_dir = state_dir
+        self._sources_mountpoint = ""
+        self._root_writable = False
         self.name = name
         self.limits = limits
         self.hostname = hostname
@@ -175,7 +188,7 @@ class Jail:
         self.published: dict[int, int] = {}
         self.network = Network.HOST
         self.notes: list[str] = []
-        self._spawned: list[_Spawned] = []
+        self._spawned: list[subprocess.Popen[bytes]] = []
         self._holder: subprocess.Popen[bytes] | None = None
         self._slirp: Slirp | None = None
         self._api_dir: Path | None = None
@@ -200,6 +213,8 @@ class Jail:
                 self._start_holder(publish)
                 if self.network == Network.ISOLATED:
                     self._start_network(publish)
+                if self.root is not None and self.network != Network.HOST:
+                    self._allow_low_ports()
             if publish and self.network == Network.HOST:
                 # No namespace of its own: the process listens on the host's port itself.
                 self.published = {port: port for port in publish}
@@ -238,9 +253,19 @@ class Jail:
         if network == Network.ISOLATED and publish:
             self._api_dir = Path(tempfile.mkdtemp(prefix="ladle-slirp-"))
             self.hand_over(self._api_dir)
-        sources = [self.home, *(m.host for m in self.mounts)]
+        sources = [self.home, *(m.host for m in self.mounts), *([self.root] if self.root is not None else [])]
         if self.identity.privileged:
             mountpoint = _mountpoint()
+            self._sources_mountpoint = str(mountpoint)
+            overlay = ["-", "-", "-"]
+            if self.root is not None:
+                # The image's root is mounted as an overlay instead of being bound like the rest.
+                sources.remove(self.root)
+                upper, work = self._state_dir / "overlay" / "upper", self._state_dir / "overlay" / "work"
+                upper.mkdir(parents=True, exist_ok=True)
+                work.mkdir(parents=True, exist_ok=True)
+                self.hand_over(upper)
+                overlay = [str(self.root), str(upper), str(work)]
             unique = list(dict.fromkeys(sources))
             self._sources = {path: f"{mountpoint}/{index}" for index, path in enumerate(unique)}
             tun = "1" if network == Network.ISOLATED and _tun_needs_own_node() else "0"
@@ -259,6 +284,7 @@ class Jail:
                 str(self.identity.gid),
                 tun,
                 net_flag,
+                *overlay,
                 *map(str, unique),
             ]
         else:
@@ -282,6 +308,11 @@ class Jail:
             raise JailError(f"could not set up the sandbox's namespaces: {detail or 'no answer'}")
         self._holder.stdout.close()
         self._holder.stderr.close()
+        self._root_writable = self.root is not None and self.identity.privileged and "no-overlay" not in line
+        if self.root is not None and self.identity.privileged:
+            self._sources[self.root] = f"{self._sources_mountpoint}/root"
+        if "no-overlay" in line:
+            self._note("the image's root cannot be overlaid here: the instance sees it read-only")
         if "no-tun" in line:
             self._note("no tun device for user-mode networking: user code gets a network namespace without egress")
             network = Network.NONE
@@ -296,11 +327,13 @@ class Jail:
         """Root's prefix into the holder's mount namespace, where the jail's files are bound."""
         return ["nsenter", "-t", str(self.holder_pid), "--mount", "--"] if self.identity.privileged else []
 
-    def _drop_privileges(self) -> list[str]:
+    def _drop_privileges(self, die_with_parent: bool = False) -> list[str]:
         if not self.identity.privileged:
             return []
         uid, gid = self.identity.uid, self.identity.gid
-        return ["setpriv", f"--reuid={uid}", f"--regid={gid}", "--clear-groups", "--"]
+        # The change of uid clears the parent-death signal: setpriv sets it again after it.
+        again = SETPRIV_PDEATHSIG if die_with_parent else []
+        return ["setpriv", f"--reuid={uid}", f"--regid={gid}", "--clear-groups", *again, "--"]
 
     def _user_namespace(self, *, net: bool) -> list[str]:
         """Into the holder's user (and network) namespace: whoever runs this is the owner of that
@@ -340,6 +373,18 @@ class Jail:
         for port in publish:
             self.published[port] = self._slirp.publish(port)
 
+    def _allow_low_ports(self) -> None:
+        """An image's server may listen on port 80 as its root, which has no capabilities: in the
+        jail's own network namespace (and only there) every port is unprivileged, as in a container."""
+        enter = self._mount_namespace() + self._drop_privileges() + self._user_namespace(net=True)
+        result = subprocess.run(
+            [*enter, "sh", "-c", "echo 0 > /proc/sys/net/ipv4/ip_unprivileged_port_start"],
+            capture_output=True,
+            check=False,
+        )
+        if result.returncode != 0:
+            self._note(f"ports below 1024 stay privileged: {result.stderr.decode(errors='replace').strip()}")
+
     # --- files ------------------------------------------------------------------------------
 
     def hand_over(self, *paths: Path) -> None:
@@ -376,19 +421,20 @@ class Jail:
         rest = resolved.relative_to(best.host)
         return best.inside if rest == Path() else f"{best.inside}/{rest}"
 
-    def _bwrap(self, cwd: Path, die_with_parent: bool) -> tuple[list[str], list[int], int]:
+    def _bwrap(
+        self, cwd: str, die_with_parent: bool, *, user: tuple[int, int] | None, system_view: bool
+    ) -> tuple[list[str], list[int]]:
         assert self.bwrap is not None
-        passwd = _data_fd(passwd_file(VCAP_UID))
-        group = _data_fd(group_file(VCAP_UID))
-        resolv = _data_fd(sandbox_resolv_conf(_host_resolv_conf())[0].encode())
-        info_r, info_w = os.pipe()
+        image_view = self.root is not None and not system_view
+        uid, gid = (user or (0, 0)) if image_view else (VCAP_UID, VCAP_UID)
+        fds: list[int] = []
         args = [
             self.bwrap,
             "--unshare-user",
             "--uid",
-            str(VCAP_UID),
+            str(uid),
             "--gid",
-            str(VCAP_UID),
+            str(gid),
             *(["--disable-userns"] if _bwrap_supports(self.bwrap, "--disable-userns") else []),
             "--cap-drop",
             "ALL",
@@ -400,18 +446,40 @@ class Jail:
             self.hostname,
             "--new-session",
             *(["--die-with-parent"] if die_with_parent else []),
-            "--info-fd",
-            str(info_w),
-            *system_mounts(),
-            "--ro-bind-data",
-            str(passwd),
-            replaceable_path("/etc/passwd"),
-            "--ro-bind-data",
-            str(group),
-            replaceable_path("/etc/group"),
-            "--ro-bind-data",
-            str(resolv),
-            replaceable_path("/etc/resolv.conf"),
+        ]
+        resolv = _data_fd(sandbox_resolv_conf(_host_resolv_conf())[0].encode())
+        fds.append(resolv)
+        if image_view:
+            assert self.root is not None
+            # The image is the whole filesystem (its overlay, or itself read-only); it keeps its own
+            # /etc/passwd and group.
+            args += ["--bind" if self._root_writable else "--ro-bind", self._sources[self.root], "/"]
+            if _is_regular(self.root / "etc" / "resolv.conf"):
+                args += ["--ro-bind-data", str(resolv), "/etc/resolv.conf"]
+            if _is_regular(self.root / "etc" / "hosts"):
+                # As a container engine gives one: localhost, and the jail's own name.
+                hosts = _data_fd(
+                    f"127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost\n127.0.1.1\t{self.hostname}\n".encode()
+                )
+                fds.append(hosts)
+                args += ["--ro-bind-data", str(hosts), "/etc/hosts"]
+        else:
+            passwd = _data_fd(passwd_file(VCAP_UID))
+            group = _data_fd(group_file(VCAP_UID))
+            fds += [passwd, group]
+            args += [
+                *system_mounts(),
+                "--ro-bind-data",
+                str(passwd),
+                replaceable_path("/etc/passwd"),
+                "--ro-bind-data",
+                str(group),
+                replaceable_path("/etc/group"),
+                "--ro-bind-data",
+                str(resolv),
+                replaceable_path("/etc/resolv.conf"),
+            ]
+        args += [
             "--dev",
             "/dev",
             "--proc",
@@ -420,18 +488,17 @@ class Jail:
             str(self.limits.disk_mb * 1024 * 1024),
             "--tmpfs",
             "/tmp",
-            "--symlink",
-            "../tmp",
-            "/var/tmp",
-            "--bind",
-            self._sources[self.home],
-            "/home/vcap",
         ]
-        # Outer mounts first, so a mount inside another one's target lands on top of it.
-        for mount in sorted(self.mounts, key=lambda m: m.inside.count("/")):
-            args += ["--bind" if mount.writable else "--ro-bind", self._sources[mount.host], mount.inside]
-        args += ["--chdir", self.inside(cwd), "--"]
-        return args, [passwd, group, resolv, info_w], info_r
+        if not image_view:
+            args += ["--symlink", "../tmp", "/var/tmp"]
+        if self.root is None or not image_view or _is_directory(self.root / "home" / "vcap"):
+            args += ["--bind", self._sources[self.home], "/home/vcap"]
+        if not image_view:
+            # Outer mounts first, so a mount inside another one's target lands on top of it.
+            for mount in sorted(self.mounts, key=lambda m: m.inside.count("/")):
+                args += ["--bind" if mount.writable else "--ro-bind", self._sources[mount.host], mount.inside]
+        args += ["--chdir", cwd, "--"]
+        return args, fds
 
     # --- processes --------------------------------------------------------------------------
 
@@ -440,57 +507,88 @@ class Jail:
         argv: Sequence[str | Path],
         *,
         env: Mapping[str, str],
-        cwd: Path,
+        cwd: Path | str,
         stdin: int | IO[Any] | None = subprocess.DEVNULL,
         stdout: int | IO[Any] | None = subprocess.PIPE,
         stderr: int | IO[Any] | None = subprocess.PIPE,
         die_with_parent: bool = True,
+        user: tuple[int, int] | None = None,
+        system_view: bool = False,
     ) -> subprocess.Popen[bytes]:
         """Start ``argv`` in the jail as ``vcap``; ``Path`` arguments are host paths, handed over
-        as the process sees them, and ``cwd`` is a host path inside one of the mounts.
+        as the process sees them, and ``cwd`` is a host path inside one of the mounts (a ``str``
+        is a path as the process sees it).
 
-        ``die_with_parent`` kills the process when the thread that spawned it ends (bubblewrap's
-        parent-death signal is per thread): right for a script a thread waits for; a long-running
-        instance started from a short-lived thread should pass False and rely on :meth:`kill_all`."""
+        In a jail with a ``root`` (an image), processes see the image as their whole filesystem
+        and run as ``user`` (uid, gid inside; root when None), which still stands for the
+        sandbox's uid on the host; ``system_view`` gives one the host's system directories
+        instead, as in a jail without a root (a health check that needs bash, in the same network).
+
+        ``die_with_parent`` kills the process (and in a sandbox all it started) when the thread that
+        spawned it ends, Ladle killed included (the parent-death signal is per thread): right for a
+        script a thread waits for, and for an instance its supervisor thread outlives; one started
+        from a short-lived thread should pass False and rely on :meth:`kill_all`."""
         rlimits = rlimit_prefix(
             self.limits, memory_cgroup=self.cgroups.memory is not None, pids_cgroup=self.cgroups.pids is not None
         )
-        child_env = {**env, "HOME": "/home/vcap" if self.isolated else str(self.home), "USER": "vcap"}
+        child_env = dict(env)
+        if self.root is None or system_view:
+            child_env.update({"HOME": "/home/vcap" if self.isolated else str(self.home), "USER": "vcap"})
+        # From the fork on, not only once bubblewrap runs: a kill of Ladle while the commands
+        # before it run must not leave them to start the sandbox for nobody.
+        preexec = preexec_die_with(os.getpid()) if die_with_parent else None
         if self.bwrap is None:
+            if self.root is not None:
+                raise JailError("images run only in the sandbox (bubblewrap), which is off")
             command = [*self.cgroups.join_prefix(), *rlimits, *map(str, argv)]
-            process = subprocess.Popen(
-                command, cwd=cwd, env=child_env, stdin=stdin, stdout=stdout, stderr=stderr, start_new_session=True
-            )
-            self._spawned.append(_Spawned(process, None))
-            return process
-        jail, fds, info_r = self._bwrap(cwd, die_with_parent)
+            return self._start(command, cwd, child_env, (stdin, stdout, stderr), fds=(), preexec=preexec)
+        inside_cwd = cwd if isinstance(cwd, str) else self.inside(cwd)
+        jail, fds = self._bwrap(inside_cwd, die_with_parent, user=user, system_view=system_view)
+        check: list[str] = []
+        passed = list(fds)  # the lifeline too, which stays open here (only ``fds`` are closed below)
+        if die_with_parent:
+            check, lifeline = lifeline_check()
+            passed.append(lifeline)
         command = [
             *self.cgroups.join_prefix(),
             *self._mount_namespace(),
-            *self._drop_privileges(),
+            *self._drop_privileges(die_with_parent),
             *self._user_namespace(net=self.network != Network.HOST),
+            *PID_NAMESPACE,
+            *check,
             *rlimits,
             *jail,
             *(self.inside(a) if isinstance(a, Path) else a for a in argv),
         ]
         try:
-            process = subprocess.Popen(
-                command,
-                cwd="/",
-                env=child_env,
-                stdin=stdin,
-                stdout=stdout,
-                stderr=stderr,
-                pass_fds=fds,
-                start_new_session=True,
-            )
-        except BaseException:
-            os.close(info_r)
-            raise
+            return self._start(command, "/", child_env, (stdin, stdout, stderr), fds=passed, preexec=preexec)
         finally:
             for fd in fds:
                 os.close(fd)
-        self._spawned.append(_Spawned(process, info_r))
+
+    def _start(
+        self,
+        command: list[str],
+        cwd: Path | str,
+        env: Mapping[str, str],
+        streams: tuple[int | IO[Any] | None, int | IO[Any] | None, int | IO[Any] | None],
+        *,
+        fds: Sequence[int],
+        preexec: Callable[[], None] | None,
+    ) -> subprocess.Popen[bytes]:
+        stdin, stdout, stderr = streams
+        process = subprocess.Popen(
+            command,
+            cwd=cwd,
+            env=env,
+            stdin=stdin,
+            stdout=stdout,
+            stderr=stderr,
+            pass_fds=fds,
+            start_new_session=True,
+            preexec_fn=preexec,  # noqa: PLW1509 (a prctl and a getppid, with no lock taken)
+        )
+        self._spawned.append(process)
         return process
 
     def call(
@@ -509,25 +607,20 @@ class Jail:
         return subprocess.CompletedProcess(process.args, process.returncode, out, err)
 
     def reap(self) -> None:
-        """Forget processes that have ended (and close what was kept to kill them)."""
-        for spawned in [s for s in self._spawned if s.process.poll() is not None]:
-            if spawned.info is not None:
-                os.close(spawned.info)
-            self._spawned.remove(spawned)
+        """Forget processes that have ended."""
+        self._spawned = [process for process in self._spawned if process.poll() is None]
 
     def kill_all(self) -> None:
-        """SIGKILL every process of the jail: each sandbox's pid namespace (its init takes every
-        descendant with it), each process group Ladle started, and the cgroups' members."""
-        for spawned in list(self._spawned):
-            if (pid := spawned.sandbox_init()) is not None:
-                with contextlib.suppress(ProcessLookupError, PermissionError):
-                    os.kill(pid, signal.SIGKILL)
+        """SIGKILL every process of the jail: each process group Ladle started (in a sandbox that
+        is the init of the spawn's pid namespace, which takes every process inside with it), and
+        the cgroups' members."""
+        for process in self._spawned:
             with contextlib.suppress(ProcessLookupError, PermissionError):
-                os.killpg(spawned.process.pid, signal.SIGKILL)
+                os.killpg(process.pid, signal.SIGKILL)
         self.cgroups.kill_all()
-        for spawned in list(self._spawned):
+        for process in self._spawned:
             with contextlib.suppress(subprocess.TimeoutExpired):
-                spawned.process.wait(timeout=5)
+                process.wait(timeout=5)
         self.reap()
 
     def close(self) -> None:
@@ -553,17 +646,20 @@ class Jail:
         self.cgroups.remove()
 
 
-def _child_pid(info_fd: int) -> int | None:
-    os.set_blocking(info_fd, False)
+def _is_regular(path: Path) -> bool:
+    """A regular file reached without following a link (an image's ``etc`` may be one to the host's)."""
     try:
-        data = os.read(info_fd, 65536)
+        return stat.S_ISREG(os.lstat(path).st_mode) and path.parent.resolve() == path.parent
     except OSError:
-        return None
+        return False
+
+
+def _is_directory(path: Path) -> bool:
+    """A real directory all the way (no link on the way is followed)."""
     try:
-        pid = json.loads(data.decode()).get("child-pid")
-    except (ValueError, AttributeError):
-        return None
-    return pid if isinstance(pid, int) and pid > 1 else None
+        return stat.S_ISDIR(os.lstat(path).st_mode) and path.resolve() == path
+    except OSError:
+        return False
 
 
 def _host_resolv_conf() -> str:

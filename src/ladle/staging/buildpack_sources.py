@@ -87,7 +87,7 @@ class Downloader:
             self.work_dir.mkdir(parents=True, exist_ok=True)
             self._jail = Jail(
                 self.config,
-                name=f"{self.state_dir.parent.name}-fetch",
+                name=f"{self.config.staging_prefix}{self.state_dir.parent.name}-fetch",
                 state_dir=self.state_dir,
                 mounts=[Mount(self.work_dir, DOWNLOADS_INSIDE, writable=True)],
                 limits=self.limits,

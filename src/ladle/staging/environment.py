@@ -51,8 +51,10 @@ def staging_environment(
     placement: AppPlacement,
     *,
     cf_api: str,
+    group_env: Mapping[str, Any],
     app_env: Mapping[str, Any],
     build_env: Mapping[str, Any],
+    vcap_services: Mapping[str, Any],
     stack: str | None,
     memory_mb: int,
     disk_mb: int,
@@ -64,6 +66,7 @@ def staging_environment(
     turns them into the strings a process sees.
     """
     env: dict[str, Any] = {}
+    env.update(group_env)
     env.update(app_env)
     env.update(build_env)
     if stack is not None:
@@ -72,7 +75,7 @@ def staging_environment(
         placement, cf_api, memory_mb=memory_mb, disk_mb=disk_mb, version=build_guid
     )
     env["MEMORY_LIMIT"] = f"{memory_mb}m"
-    env["VCAP_SERVICES"] = {}
+    env["VCAP_SERVICES"] = dict(vcap_services)
     return env
 
 

@@ -108,7 +108,8 @@ class Sandbox:
         self.limits = limits
         self.deadline = deadline
         self.cancelled = cancelled
-        self.jail = Jail(config, name=scratch.name, state_dir=scratch, mounts=mounts, limits=limits)
+        name = f"{config.staging_prefix}{scratch.name}"
+        self.jail = Jail(config, name=name, state_dir=scratch, mounts=mounts, limits=limits)
         writable = sorted({m.host for m in self.jail.mounts if m.writable}, key=lambda p: len(p.parts))
         # Disk use is counted once per file: a writable mount inside another adds nothing.
         self.disk_roots = [p for i, p in enumerate(writable) if not any(p.is_relative_to(q) for q in writable[:i])]

@@ -27,6 +27,7 @@ from ladle.db.buildpacks import admin_buildpacks_named, detectable_buildpacks
 from ladle.db.lookup import by_guid
 from ladle.db.models import App, Build, Droplet, Package, Process
 from ladle.db.placement import placement_of
+from ladle.db.services import env_group_vars, vcap_services
 from ladle.db.session import Database
 from ladle.db.states.build import BuildState, fail_build, stage_build
 from ladle.errors import CFError
@@ -134,8 +135,10 @@ def _load_plan(ctx: JobContext) -> _Plan | None:
         env = staging_environment(
             placement,
             cf_api=ctx.settings.effective_external_url,
+            group_env=env_group_vars(s, "staging"),
             app_env=dict(app.environment_variables or {}),
             build_env=dict(build.environment_variables or {}),
+            vcap_services=vcap_services(s, app.guid),
             stack=build.stack,
             memory_mb=build.staging_memory_in_mb,
             disk_mb=build.staging_disk_in_mb,

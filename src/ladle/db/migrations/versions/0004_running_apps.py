@@ -10,10 +10,21 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
+from ladle.db.migrations.expression_index import Expression, create_expression_index, drop_expression_index
+from ladle.db.migrations.mysql_downgrade import dropped_whole_on_mysql
+
 revision = "0004"
 down_revision = "0003"
 branch_labels = None
 depends_on = None
+
+DOMAIN_NAME: list[str | Expression] = [Expression("lower(name)", "name_lower", sa.String(length=253))]
+ROUTE_IDENTITY: list[str | Expression] = [
+    "domain_guid",
+    Expression("lower(host)", "host_lower", sa.String(length=63)),
+    "path",
+    Expression("coalesce(port, 0)", "port_key", sa.Integer()),
+]
 
 
 def upgrade() -> None:
@@ -66,7 +77,7 @@ def upgrade() -> None:
         batch_op.create_index(batch_op.f("ix_domains_updated_at"), ["updated_at"], unique=False)
 
     # Expression index: a domain name is unique whatever its case.
-    op.create_index("ux_domains_name", "domains", [sa.text("lower(name)")], unique=True)
+    create_expression_index("ux_domains_name", "domains", DOMAIN_NAME)
 
     op.create_table(
         "routes",
@@ -93,12 +104,7 @@ def upgrade() -> None:
         batch_op.create_index(batch_op.f("ix_routes_updated_at"), ["updated_at"], unique=False)
 
     # Expression index: one route per domain, host (any case), path and port.
-    op.create_index(
-        "ux_routes_identity",
-        "routes",
-        ["domain_guid", sa.text("lower(host)"), "path", sa.text("coalesce(port, 0)")],
-        unique=True,
-    )
+    create_expression_index("ux_routes_identity", "routes", ROUTE_IDENTITY)
 
     op.create_table(
         "deployments",
@@ -228,8 +234,12 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
-    op.drop_index("ux_routes_identity", table_name="routes")
-    op.drop_index("ux_domains_name", table_name="domains")
+    if dropped_whole_on_mysql(
+        "instances", "tasks", "route_destinations", "deployments", "routes", "domains", "audit_events"
+    ):
+        return
+    drop_expression_index("ux_routes_identity", "routes", ROUTE_IDENTITY)
+    drop_expression_index("ux_domains_name", "domains", DOMAIN_NAME)
     with op.batch_alter_table("instances", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_instances_updated_at"))
         batch_op.drop_index(batch_op.f("ix_instances_process_guid"))
