@@ -67,12 +67,15 @@ which keeps its work off the router's GIL.
 """
 
 STAGING_NOTES = """\
-Runs 2 and later restage the same package. The last line splits the restages into the server's
-own phase timings: unpacking the package (a fresh, writable copy of 5,000 files for the
-buildpacks) and packing the droplet (tar and gzip, on all cores) are each a large share of the
-baseline, and a restage does both again. A restage at 0.30 needs neither: the package's tree
-shared copy-on-write instead of unpacked, and a droplet whose files did not change reused instead
-of packed. Neither is built yet.
+Each run stages a new app's package for the first time, then restages it unchanged. A restage
+whose droplet would hold the same files as an earlier droplet of the app takes that droplet's
+bits (a blob-store copy) after hashing the tree uncompressed, instead of compressing them again:
+the droplet phase of a restage is a few hundredths of the baseline, against about 0.4 when
+packed. What a restage still does again is unpacking the package: 5,000 files written anew for
+the buildpacks to change. That is file creation on this disk, and it varies with the disk's
+state: right after other trees were deleted (the filesystem is mounted with online discard)
+`unzip` of the same archive takes several times longer. Avoiding it needs the package's tree
+shared copy-on-write with the sandbox (an overlay), which is not built.
 """
 
 CLIENT_NOTES = """\

@@ -272,6 +272,9 @@ class Droplet(Resource):
     sha1: Mapped[str | None] = mapped_column(String(40))
     sha256: Mapped[str | None] = mapped_column(String(64))
     size: Mapped[int | None] = mapped_column(BigInteger)
+    # The sha256 of the droplet's tar stream before compression (``staging/droplet.py``): a
+    # restage whose tree hashes the same takes this droplet's bits. None for uploaded droplets.
+    content_sha256: Mapped[str | None] = mapped_column(String(64))
     image: Mapped[str | None] = mapped_column(Text)
     docker_username: Mapped[str | None] = mapped_column(Text)
     docker_password: Mapped[str | None] = mapped_column(Text)

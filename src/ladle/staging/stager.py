@@ -36,6 +36,7 @@ from ladle.sandbox import SandboxConfig
 from ladle.staging.buildpack_sources import BuildpackFetchError, BuildpackSource, Downloader, fetch_buildpack
 from ladle.staging.docker_image import DockerStagingError, inspect_image
 from ladle.staging.droplet import PackFailed, pack_directory
+from ladle.staging.droplet_reuse import reuse_identical_droplet
 from ladle.staging.environment import as_process_env, staging_environment
 from ladle.staging.lifecycle import (
     COMPILE_FAIL,
@@ -466,12 +467,24 @@ def _store_droplet(
     # A build cache the buildpacks left as it was restored is already stored as it is.
     store_cache = cache_changed or not ctx.blobstores.buildpack_cache.exists(_cache_key(plan))
     try:
-        digest = pack_directory(ws.droplet_root, tarball)
-        cache_digest = pack_directory(ws.cache_dir, cache_tarball) if store_cache else None
+        cache_digest = pack_directory(ws.cache_dir, cache_tarball).digest if store_cache else None
+        reused = reuse_identical_droplet(
+            ctx.db,
+            ctx.blobstores.droplets,
+            app_guid=plan.app_guid,
+            droplet_guid=plan.droplet_guid,
+            root=ws.droplet_root,
+        )
+        if reused is None:
+            packed = pack_directory(ws.droplet_root, tarball)
+            digest, content = packed.digest, packed.content_sha256
+            ctx.blobstores.droplets.put_file(plan.droplet_guid, tarball, digest=digest, move=True)
+        else:
+            digest, content = reused.digest, reused.content_sha256
+            say(f"Droplet unchanged: the same files as droplet {reused.earlier_guid}, whose bits are reused")
     except PackFailed as exc:
         say(f"Failed to compress droplet filesystem: {exc}")
         raise staging_error("StagingError", "staging failed") from None
-    ctx.blobstores.droplets.put_file(plan.droplet_guid, tarball, digest=digest, move=True)
     if cache_digest is not None:
         ctx.blobstores.buildpack_cache.put_file(_cache_key(plan), cache_tarball, digest=cache_digest, move=True)
     say(f"Uploaded droplet ({_size(digest.size)})")
@@ -488,6 +501,7 @@ def _store_droplet(
         sha1=digest.sha1,
         sha256=digest.sha256,
         size=digest.size,
+        content_sha256=content,
     )
     if not staged:
         # Cancelled at the last moment: the build's failure stands; the blob goes.
