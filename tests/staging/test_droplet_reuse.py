@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 
-from ladle.staging.droplet import content_digest, pack_directory
+from ladle.staging.droplet import compress_file, pack_directory, tar_to_file
 from tests.staging.helpers import droplet_members, ready_package, stage
 from tests.support.buildpacks import git_repository, write_buildpack
 from tests.support.cf import World
@@ -93,6 +93,10 @@ def test_a_candidate_whose_bits_went_is_passed_over(world: World, tmp_path: Path
     assert "./app/start.sh" in droplet_members(world, second["droplet"]["guid"])
 
 
+def content_digest(root: Path) -> str:
+    return tar_to_file(root, root.parent / f"{root.name}.tar")
+
+
 def _tree(root: Path) -> Path:
     (root / "app" / "sub").mkdir(parents=True)
     (root / "app" / "a.txt").write_text("a\n")
@@ -142,3 +146,7 @@ def test_packing_reports_the_digest_of_what_it_compressed(tmp_path: Path) -> Non
         assert {"./app/a.txt", "./app/link", "./app/sub/b.bin"} <= set(tar.getnames())
     again = pack_directory(root, tmp_path / "again.tgz")
     assert again == packed  # deterministic, to the byte
+    # A restage that found no match compresses the tar stream its look wrote: the same bytes.
+    content = tar_to_file(root, tmp_path / "tree.tar")
+    assert content == packed.content_sha256
+    assert compress_file(tmp_path / "tree.tar", tmp_path / "from-file.tgz") == packed.digest

@@ -26,7 +26,7 @@ from typing import IO
 from ladle.blobstore.base import Digest
 from ladle.blobstore.digest import CHUNK, HashingWriter
 
-__all__ = ["PackFailed", "Packed", "content_digest", "pack_directory"]
+__all__ = ["PackFailed", "Packed", "compress_file", "pack_directory", "tar_to_file"]
 
 FIXED_MTIME = "@315532800"  # 1980-01-01T00:00:00Z
 TAR_OPTIONS = (
@@ -37,6 +37,7 @@ TAR_OPTIONS = (
     "--numeric-owner",
     "--format=gnu",
 )
+GZIP_OPTIONS = ("-n", "-6")
 
 
 class PackFailed(Exception):
@@ -60,20 +61,60 @@ def _failed(tar_err: bytes, other_err: bytes, tar: int | None, other: str) -> Pa
     return PackFailed(detail or f"tar exited {tar}, {other}")
 
 
-def content_digest(root: Path) -> str:
-    """The sha256 of ``root``'s tar stream as ``pack_directory`` compresses it: no compressing,
-    a fifth of what packing costs."""
+def tar_to_file(root: Path, out: Path) -> str:
+    """Write ``root``'s tar stream, uncompressed, to ``out``: its content digest. Much cheaper
+    than packing (no compressing); ``compress_file`` then makes the same .tgz that
+    ``pack_directory`` would, without reading the tree again."""
     tar = _tar(root)
     assert tar.stdout is not None
     content = hashlib.sha256()
     try:
-        while chunk := tar.stdout.read(CHUNK):
-            content.update(chunk)
+        with open(out, "wb") as fh:
+            while chunk := tar.stdout.read(CHUNK):
+                content.update(chunk)
+                fh.write(chunk)
+    except BaseException:
+        tar.kill()
+        raise
     finally:
-        tar_err = tar.communicate()[1]
+        tar_err = _finish(tar)
     if tar.returncode != 0:
-        raise _failed(tar_err, b"", tar.returncode, "while hashing")
+        out.unlink(missing_ok=True)
+        raise _failed(tar_err, b"", tar.returncode, "while writing the tar stream")
     return content.hexdigest()
+
+
+def compress_file(tar_path: Path, out: Path) -> Digest:
+    """The .tgz of a tar stream ``tar_to_file`` wrote: the bytes ``pack_directory`` writes."""
+    compressor = _compressor()
+    with open(tar_path, "rb") as source:
+        gzip = subprocess.Popen(
+            [compressor, *GZIP_OPTIONS], stdin=source, stdout=subprocess.PIPE, stderr=subprocess.PIPE
+        )
+    assert gzip.stdout is not None
+    try:
+        digest = _write_hashed(gzip.stdout, out)
+    except BaseException:
+        gzip.kill()
+        raise
+    finally:
+        gzip_err = _finish(gzip)
+    if gzip.returncode != 0:
+        out.unlink(missing_ok=True)
+        raise _failed(b"", gzip_err, None, f"{compressor} exited {gzip.returncode}")
+    return digest
+
+
+def _write_hashed(source: IO[bytes], out: Path) -> Digest:
+    with open(out, "wb") as fh:
+        writer = HashingWriter(fh)
+        while chunk := source.read(CHUNK):
+            writer.write(chunk)
+        return writer.finish()
+
+
+def _compressor() -> str:
+    return shutil.which("pigz") or "gzip"
 
 
 def _relay(source: IO[bytes], sink: IO[bytes], content: hashlib._Hash, failures: list[BaseException]) -> None:
@@ -107,9 +148,9 @@ def _finish(process: subprocess.Popen[bytes]) -> bytes:
 def pack_directory(root: Path, out: Path) -> Packed:
     """Write ``root``'s contents (as ``./...`` members) to ``out`` as a deterministic .tgz."""
     tar = _tar(root)
-    compressor = shutil.which("pigz") or "gzip"
+    compressor = _compressor()
     gzip = subprocess.Popen(
-        [compressor, "-n", "-6"], stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE
+        [compressor, *GZIP_OPTIONS], stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE
     )
     assert tar.stdout is not None and gzip.stdin is not None and gzip.stdout is not None
     content = hashlib.sha256()
@@ -118,11 +159,7 @@ def pack_directory(root: Path, out: Path) -> Packed:
     relay.start()
     finished = False
     try:
-        with open(out, "wb") as fh:
-            writer = HashingWriter(fh)
-            while chunk := gzip.stdout.read(CHUNK):
-                writer.write(chunk)
-            digest = writer.finish()
+        digest = _write_hashed(gzip.stdout, out)
         finished = True
     finally:
         if not finished:  # the output could not be written: stop both before waiting for them

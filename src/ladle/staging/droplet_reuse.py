@@ -22,9 +22,9 @@ from ladle.blobstore.base import Blobstore, Digest
 from ladle.db.models import Droplet
 from ladle.db.session import Database
 from ladle.db.states.droplet import DropletState
-from ladle.staging.droplet import content_digest
+from ladle.staging.droplet import tar_to_file
 
-__all__ = ["Reused", "reuse_identical_droplet"]
+__all__ = ["Lookup", "Reused", "reuse_identical_droplet"]
 
 log = logging.getLogger(__name__)
 
@@ -39,12 +39,23 @@ class Reused:
     content_sha256: str
 
 
+@dataclass(frozen=True)
+class Lookup:
+    """What looking for an identical droplet leaves behind."""
+
+    reused: Reused | None = None  # an earlier droplet's bits, stored under the new droplet's guid
+    # On a miss: the tree's tar stream, written while it was hashed, for ``compress_file`` (so a
+    # miss costs little more than packing would have: the tree is read once either way).
+    tar: Path | None = None
+    content_sha256: str | None = None
+
+
 def reuse_identical_droplet(
-    db: Database, droplets: Blobstore, *, app_guid: str, droplet_guid: str, root: Path
-) -> Reused | None:
+    db: Database, droplets: Blobstore, *, app_guid: str, droplet_guid: str, root: Path, tar: Path
+) -> Lookup:
     """Store under ``droplet_guid`` the bits of an earlier droplet of the app holding the same
-    files as ``root``; None (nothing stored) when there is none. The tree is hashed only when
-    the app has a candidate at all, so a first staging pays nothing for this."""
+    files as ``root``. The tree is read only when the app has a candidate at all (a first
+    staging pays nothing for this); its tar stream then goes to ``tar``."""
     with db.session() as s:
         candidates = s.execute(
             select(Droplet.guid, Droplet.content_sha256, Droplet.sha1, Droplet.sha256, Droplet.size)
@@ -59,8 +70,8 @@ def reuse_identical_droplet(
             .limit(CANDIDATES)
         ).all()
     if not candidates:
-        return None
-    content = content_digest(root)
+        return Lookup()
+    content = tar_to_file(root, tar)
     for guid, candidate_content, sha1, sha256, size in candidates:
         if candidate_content != content or sha1 is None or sha256 is None or size is None:
             continue
@@ -69,5 +80,6 @@ def reuse_identical_droplet(
         except BlobNotFound:
             log.info("an identical droplet's blob went meanwhile", extra={"droplet": guid})
             continue
-        return Reused(guid, Digest(size, sha1, sha256), content)
-    return None
+        tar.unlink(missing_ok=True)
+        return Lookup(reused=Reused(guid, Digest(size, sha1, sha256), content))
+    return Lookup(tar=tar, content_sha256=content)

@@ -35,7 +35,7 @@ from ladle.jobs.executor import JobContext
 from ladle.sandbox import SandboxConfig
 from ladle.staging.buildpack_sources import BuildpackFetchError, BuildpackSource, Downloader, fetch_buildpack
 from ladle.staging.docker_image import DockerStagingError, inspect_image
-from ladle.staging.droplet import PackFailed, pack_directory
+from ladle.staging.droplet import PackFailed, compress_file, pack_directory
 from ladle.staging.droplet_reuse import reuse_identical_droplet
 from ladle.staging.environment import as_process_env, staging_environment
 from ladle.staging.lifecycle import (
@@ -468,20 +468,24 @@ def _store_droplet(
     store_cache = cache_changed or not ctx.blobstores.buildpack_cache.exists(_cache_key(plan))
     try:
         cache_digest = pack_directory(ws.cache_dir, cache_tarball).digest if store_cache else None
-        reused = reuse_identical_droplet(
+        lookup = reuse_identical_droplet(
             ctx.db,
             ctx.blobstores.droplets,
             app_guid=plan.app_guid,
             droplet_guid=plan.droplet_guid,
             root=ws.droplet_root,
+            tar=scratch / "droplet.tar",
         )
-        if reused is None:
-            packed = pack_directory(ws.droplet_root, tarball)
-            digest, content = packed.digest, packed.content_sha256
-            ctx.blobstores.droplets.put_file(plan.droplet_guid, tarball, digest=digest, move=True)
+        if lookup.reused is not None:
+            digest, content = lookup.reused.digest, lookup.reused.content_sha256
+            say(f"Droplet unchanged: the same files as droplet {lookup.reused.earlier_guid}, whose bits are reused")
         else:
-            digest, content = reused.digest, reused.content_sha256
-            say(f"Droplet unchanged: the same files as droplet {reused.earlier_guid}, whose bits are reused")
+            if lookup.tar is not None and lookup.content_sha256 is not None:
+                digest, content = compress_file(lookup.tar, tarball), lookup.content_sha256
+            else:
+                packed = pack_directory(ws.droplet_root, tarball)
+                digest, content = packed.digest, packed.content_sha256
+            ctx.blobstores.droplets.put_file(plan.droplet_guid, tarball, digest=digest, move=True)
     except PackFailed as exc:
         say(f"Failed to compress droplet filesystem: {exc}")
         raise staging_error("StagingError", "staging failed") from None
