@@ -21,6 +21,7 @@ import time
 import zipfile
 from pathlib import Path
 
+from bench.staging_bench import staging_phases
 from bench.support import Server, stage
 
 FLASK_APP = {
@@ -53,10 +54,10 @@ def upload_package(server: Server, app_guid: str, bits: bytes) -> str:
     return str(package["guid"])
 
 
-def stage_seconds(server: Server, package_guid: str) -> tuple[float, str]:
-    """Seconds to STAGED, and the build's log."""
+def stage_seconds(server: Server, package_guid: str) -> tuple[float, str, str]:
+    """Seconds to STAGED, the build's log, and its guid."""
     elapsed, build = stage(server, package_guid)
-    return elapsed, server.http.get(f"/v3/builds/{build}/logs").text
+    return elapsed, server.http.get(f"/v3/builds/{build}/logs").text, build
 
 
 def clear_cache(server: Server, app_guid: str) -> None:
@@ -76,14 +77,16 @@ def main() -> int:
     workdir = Path(tempfile.mkdtemp(prefix="ladle-bench-", dir=args.workdir))
     bits = app_zip()
     try:
-        server = Server(workdir / "data")
+        log_path = workdir / "server.log"
+        server = Server(workdir / "data", log_path=log_path)
         try:
             app = server.app()
-            colds, warms = [], []
+            colds, warms, builds = [], [], []
             for run in range(1, args.runs + 1):
                 clear_cache(server, app)
-                cold, cold_log = stage_seconds(server, upload_package(server, app, bits))
-                warm, warm_log = stage_seconds(server, upload_package(server, app, bits))
+                cold, cold_log, cold_build = stage_seconds(server, upload_package(server, app, bits))
+                warm, warm_log, warm_build = stage_seconds(server, upload_package(server, app, bits))
+                builds.append((cold_build, warm_build))
                 if "Downloading flask" not in cold_log or "Downloading flask" in warm_log:
                     raise RuntimeError("the cold staging should download and the warm one should not")
                 colds.append(cold)
@@ -91,6 +94,11 @@ def main() -> int:
                 print(f"run {run}: cold {cold:6.2f}s   warm {warm:6.2f}s   warm/cold {warm / cold:5.2f}", flush=True)
         finally:
             server.stop()
+        phases = staging_phases(log_path)
+        print("\nphases as the server measured them (s), cold | warm:")
+        for run, (cold_build, warm_build) in enumerate(builds, 1):
+            shown = [" ".join(f"{k} {v:.2f}" for k, v in phases.get(b, {}).items()) for b in (cold_build, warm_build)]
+            print(f"  run {run}: {shown[0]}  |  {shown[1]}")
         ratios = sorted(w / c for w, c in zip(warms, colds, strict=True))
         cold, warm, ratio = statistics.median(colds), statistics.median(warms), statistics.median(ratios)
         print(
