@@ -20,7 +20,7 @@ from ladle.clock import new_guid
 from ladle.db.models import Task
 from tests.docker.test_image_pull import Entry, entry, layer
 from tests.runner.test_local_runner import _rows, wait_until
-from tests.staging.helpers import wait_for_build
+from tests.staging.helpers import docker_build, wait_for_build
 from tests.support.cf import World, unique
 from tests.support.registry import RunningRegistry, image_config, push_image, run_registry
 from tests.support.server import DATABASES, run_server
@@ -120,18 +120,7 @@ def _push_app(
     world = run.world
     space = world.space()
     app = world.app(space, lifecycle={"type": "docker", "data": {}})
-    package = world.admin.post(
-        "/v3/packages",
-        json={
-            "type": "docker",
-            "data": {"image": image, **credentials},
-            "relationships": {"app": {"data": {"guid": app["guid"]}}},
-        },
-    )
-    assert package.status_code == 201, package.text
-    r = world.admin.post("/v3/builds", json={"package": {"guid": package.json()["guid"]}})
-    assert r.status_code == 201, r.text
-    build = wait_for_build(world.admin, r.json()["guid"], timeout=60)
+    build = wait_for_build(world.admin, docker_build(world, app, image, **credentials)["guid"], timeout=60)
     assert build["state"] == "STAGED", build["error"]
     r = world.admin.patch(
         f"/v3/apps/{app['guid']}/relationships/current_droplet", json={"data": {"guid": build["droplet"]["guid"]}}

@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from tests.staging.helpers import wait_for_build
+from tests.staging.helpers import docker_build, wait_for_build
 from tests.support.cf import World
 from tests.support.registry import (
     RunningRegistry,
@@ -72,19 +72,9 @@ def docker(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFact
 
 def _stage(world: World, image: str, **credentials: str) -> tuple[dict[str, Any], dict[str, Any]]:
     app = world.app(lifecycle={"type": "docker", "data": {}})
-    package = world.admin.post(
-        "/v3/packages",
-        json={
-            "type": "docker",
-            "data": {"image": image, **credentials},
-            "relationships": {"app": {"data": {"guid": app["guid"]}}},
-        },
-    )
-    assert package.status_code == 201, package.text
-    r = world.admin.post("/v3/builds", json={"package": {"guid": package.json()["guid"]}})
-    assert r.status_code == 201, r.text
-    assert r.json()["lifecycle"] == {"type": "docker", "data": {}}
-    return app, wait_for_build(world.admin, r.json()["guid"], timeout=60)
+    build = docker_build(world, app, image, **credentials)
+    assert build["lifecycle"] == {"type": "docker", "data": {}}
+    return app, wait_for_build(world.admin, build["guid"], timeout=60)
 
 
 def test_public_image_stages_into_a_docker_droplet(docker: DockerWorld) -> None:

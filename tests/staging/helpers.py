@@ -81,6 +81,23 @@ def stage(world: World, package_guid: str, api: Api | None = None, **body: Any) 
     return wait_for_build(api, r.json()["guid"])
 
 
+def docker_build(world: World, app: dict[str, Any], image: str, **credentials: str) -> dict[str, Any]:
+    """What ``cf push --docker-image`` sends first: a docker package of ``image`` for ``app``,
+    then a build of it; the build as created."""
+    package = world.admin.post(
+        "/v3/packages",
+        json={
+            "type": "docker",
+            "data": {"image": image, **credentials},
+            "relationships": {"app": {"data": {"guid": app["guid"]}}},
+        },
+    )
+    assert package.status_code == 201, package.text
+    r = world.admin.post("/v3/builds", json={"package": {"guid": package.json()["guid"]}})
+    assert r.status_code == 201, r.text
+    return dict(r.json())
+
+
 @dataclass
 class DropletTar:
     files: dict[str, bytes]
