@@ -2,17 +2,30 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import TypeVar
 
 from ladle.api.routing import RequestContext
-from ladle.db.lookup import app_with_space_ref, by_guid_with_app
-from ladle.db.models import App, Build, Deployment, Droplet, Organization, Package, Process, Task
+from ladle.db.lookup import app_with_space_ref, by_guid, by_guid_with_app, space_ref
+from ladle.db.models import (
+    App,
+    Build,
+    Deployment,
+    Droplet,
+    Organization,
+    Package,
+    Process,
+    Route,
+    ServiceInstance,
+    Task,
+)
 from ladle.db.permissions import SpaceRef
 from ladle.db.processes import process_of_app
 from ladle.errors import CFError
 
 __all__ = [
     "readable_app",
+    "readable_in_space",
     "readable_of_app",
     "readable_process",
     "readable_with_app",
@@ -24,6 +37,7 @@ __all__ = [
 ]
 
 AppOwned = TypeVar("AppOwned", Build, Deployment, Droplet, Package, Process, Task)
+SpaceOwned = TypeVar("SpaceOwned", App, Route, ServiceInstance)
 
 
 def require(allowed: bool) -> None:
@@ -48,6 +62,23 @@ def readable_app(ctx: RequestContext, guid: str) -> tuple[App, SpaceRef]:
     if found is None or not ctx.perms.can_read_from_space(found[1]):
         raise CFError("ResourceNotFound", "App not found")
     return found
+
+
+def readable_in_space(
+    ctx: RequestContext,
+    model: type[SpaceOwned],
+    guid: str,
+    not_found: CFError,
+    may_read: Callable[[SpaceRef], bool] | None = None,
+) -> tuple[SpaceOwned, SpaceRef]:
+    """A row of a space (app, route, service instance) with its space, if it exists and the
+    caller may read it there (``may_read``, by default reading from the space); otherwise
+    ``not_found``, never 403."""
+    row = by_guid(ctx.db, model, guid)
+    ref = space_ref(ctx.db, row.space_guid) if row is not None else None
+    if row is None or ref is None or not (may_read or ctx.perms.can_read_from_space)(ref):
+        raise not_found
+    return row, ref
 
 
 def readable_with_app(

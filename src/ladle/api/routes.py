@@ -17,7 +17,7 @@ from ladle.actions.routes import (
     request_unmapped_routes_delete,
     update_route,
 )
-from ladle.api.guards import readable_app, require, require_active_space
+from ladle.api.guards import readable_app, readable_in_space, require, require_active_space
 from ladle.api.listing import parse_list_or_raise, reject_nested_filters
 from ladle.api.responses import accepted_job
 from ladle.api.routing import RequestContext, cf_json, delete, get, no_content, patch, post
@@ -108,11 +108,7 @@ def list_app_routes(ctx: RequestContext) -> Response:
 
 
 def readable_route(ctx: RequestContext, guid: str) -> tuple[Route, SpaceRef]:
-    route = by_guid(ctx.db, Route, guid)
-    ref = space_ref(ctx.db, route.space_guid) if route else None
-    if route is None or ref is None or not ctx.perms.can_read_routes_in_space(ref):
-        raise NOT_FOUND
-    return route, ref
+    return readable_in_space(ctx, Route, guid, NOT_FOUND, ctx.perms.can_read_routes_in_space)
 
 
 def _writable_route(ctx: RequestContext) -> tuple[Route, SpaceRef]:

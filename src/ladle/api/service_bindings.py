@@ -13,7 +13,7 @@ from starlette.routing import BaseRoute
 from ladle.actions.audit import actor_of
 from ladle.actions.metadata_update import update_resource_metadata
 from ladle.actions.service_bindings import create_binding, delete_binding
-from ladle.api.guards import require, require_active_space
+from ladle.api.guards import readable_in_space, require, require_active_space
 from ladle.api.listing import parse_list_or_raise
 from ladle.api.routing import RequestContext, cf_json, delete, get, no_content, patch, post
 from ladle.db.lookup import by_guid, space_ref
@@ -114,16 +114,14 @@ def details(ctx: RequestContext) -> Response:
 
 def create(ctx: RequestContext) -> Response:
     msg = parse_binding_create(ctx.json())
-    instance = by_guid(ctx.db, ServiceInstance, msg.service_instance_guid)
-    instance_ref = space_ref(ctx.db, instance.space_guid) if instance else None
-    if instance is None or instance_ref is None or not ctx.perms.can_read_from_space(instance_ref):
-        raise CFError("UnprocessableEntity", f"The service instance could not be found: '{msg.service_instance_guid}'")
+    missing_instance = f"The service instance could not be found: '{msg.service_instance_guid}'"
+    instance, _ = readable_in_space(
+        ctx, ServiceInstance, msg.service_instance_guid, CFError("UnprocessableEntity", missing_instance)
+    )
     if msg.parameters:
         raise CFError("UnprocessableEntity", "Binding parameters are not supported for user-provided service instances")
-    app = by_guid(ctx.db, App, msg.app_guid)
-    app_ref = space_ref(ctx.db, app.space_guid) if app else None
-    if app is None or app_ref is None or not ctx.perms.can_read_from_space(app_ref):
-        raise CFError("UnprocessableEntity", f"The app could not be found: '{msg.app_guid}'")
+    missing_app = f"The app could not be found: '{msg.app_guid}'"
+    app, app_ref = readable_in_space(ctx, App, msg.app_guid, CFError("UnprocessableEntity", missing_app))
     require(ctx.perms.can_manage_apps_in_space(app_ref))
     require_active_space(ctx, app_ref)
     binding = create_binding(

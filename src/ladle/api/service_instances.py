@@ -13,11 +13,11 @@ from starlette.routing import BaseRoute
 
 from ladle.actions.audit import actor_of
 from ladle.actions.service_instances import create_instance, delete_instance, record_credentials_read, update_instance
-from ladle.api.guards import require, require_active_space
+from ladle.api.guards import readable_in_space, require, require_active_space
 from ladle.api.listing import parse_list_or_raise
 from ladle.api.routing import RequestContext, cf_json, delete, get, no_content, patch, post
 from ladle.db.feature_flags import require_flag
-from ladle.db.lookup import by_guid, space_ref
+from ladle.db.lookup import space_ref
 from ladle.db.metadata import load_metadata
 from ladle.db.models import Organization, ServiceInstance, Space
 from ladle.db.permissions import SpaceRef
@@ -41,11 +41,7 @@ NOT_FOUND = CFError("ResourceNotFound", "Service instance not found")
 
 
 def readable_instance(ctx: RequestContext, guid: str) -> tuple[ServiceInstance, SpaceRef]:
-    instance = by_guid(ctx.db, ServiceInstance, guid)
-    ref = space_ref(ctx.db, instance.space_guid) if instance else None
-    if instance is None or ref is None or not ctx.perms.can_read_from_space(ref):
-        raise NOT_FOUND
-    return instance, ref
+    return readable_in_space(ctx, ServiceInstance, guid, NOT_FOUND)
 
 
 def _writable_instance(ctx: RequestContext) -> tuple[ServiceInstance, SpaceRef]:

@@ -21,7 +21,7 @@ from ladle import __description__, __version__
 from ladle.actions.audit import actor_of
 from ladle.actions.service_bindings import create_binding
 from ladle.actions.service_instances import create_instance
-from ladle.api.guards import require, require_active_space
+from ladle.api.guards import readable_in_space, require, require_active_space
 from ladle.api.routing import RequestContext, cf_json, get, post
 from ladle.db.feature_flags import require_flag
 from ladle.db.lookup import by_guid, space_ref
@@ -111,20 +111,14 @@ def list_apps(ctx: RequestContext) -> Response:
 
 def show_app(ctx: RequestContext) -> Response:
     guid = ctx.param("guid")
-    app = by_guid(ctx.db, App, guid)
-    ref = space_ref(ctx.db, app.space_guid) if app else None
-    if app is None or ref is None or not ctx.perms.can_read_from_space(ref):
-        raise CFError("AppNotFound", guid)
+    app, _ = readable_in_space(ctx, App, guid, CFError("AppNotFound", guid))
     web = ctx.db.scalars(select(Process).where(Process.app_guid == app.guid, Process.type == "web")).first()
     return cf_json(present_v2_app(app, web))
 
 
 def list_ups_bindings(ctx: RequestContext) -> Response:
     guid = ctx.param("guid")
-    instance = by_guid(ctx.db, ServiceInstance, guid)
-    ref = space_ref(ctx.db, instance.space_guid) if instance else None
-    if instance is None or ref is None or not ctx.perms.can_read_from_space(ref):
-        raise CFError("ServiceInstanceNotFound", guid)
+    instance, _ = readable_in_space(ctx, ServiceInstance, guid, CFError("ServiceInstanceNotFound", guid))
     bindings = ctx.db.scalars(
         select(ServiceBinding).where(ServiceBinding.service_instance_guid == instance.guid).order_by(ServiceBinding.id)
     )
@@ -175,14 +169,10 @@ def create_service_binding(ctx: RequestContext) -> Response:
     body = ctx.json()
     instance_guid = str(body.get("service_instance_guid") or "")
     app_guid = str(body.get("app_guid") or "")
-    instance = by_guid(ctx.db, ServiceInstance, instance_guid)
-    instance_ref = space_ref(ctx.db, instance.space_guid) if instance else None
-    if instance is None or instance_ref is None or not ctx.perms.can_read_from_space(instance_ref):
-        raise CFError("ServiceInstanceNotFound", instance_guid)
-    app = by_guid(ctx.db, App, app_guid)
-    app_ref = space_ref(ctx.db, app.space_guid) if app else None
-    if app is None or app_ref is None or not ctx.perms.can_read_from_space(app_ref):
-        raise CFError("AppNotFound", app_guid)
+    instance, _ = readable_in_space(
+        ctx, ServiceInstance, instance_guid, CFError("ServiceInstanceNotFound", instance_guid)
+    )
+    app, app_ref = readable_in_space(ctx, App, app_guid, CFError("AppNotFound", app_guid))
     require(ctx.perms.can_manage_apps_in_space(app_ref))
     require_active_space(ctx, app_ref)
     parameters = body.get("parameters")
