@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -12,17 +14,11 @@ from ladle.runner.docker_launch import DEFAULT_PATH, docker_launch
 from ladle.runner.images import ImageUnavailable
 
 
-def config(**fields: object) -> ImageConfig:
-    base: dict[str, object] = {
-        "manifest_digest": "sha256:" + "0" * 64,
-        "entrypoint": [],
-        "cmd": [],
-        "workdir": "",
-        "user": "",
-        "exposed_ports": [],
-        "env": [],
-    }
-    return ImageConfig(**{**base, **fields})  # type: ignore[arg-type]
+def config(**fields: Any) -> ImageConfig:
+    base = ImageConfig(
+        manifest_digest="sha256:" + "0" * 64, entrypoint=[], cmd=[], workdir="", user="", exposed_ports=[], env=[]
+    )
+    return replace(base, **fields)
 
 
 @pytest.fixture

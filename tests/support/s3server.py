@@ -8,8 +8,9 @@ import sys
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
+from typing import Any
 
 from ladle.blobstore.s3 import S3Blobstore, S3Location, S3Options, ensure_bucket, make_s3_client
 from tests.support.services import free_port, wait_until_serving
@@ -67,17 +68,16 @@ def run_s3_server(log_dir: Path) -> Iterator[S3Server]:
             process.wait()
 
 
-def s3_options(server: S3Server, **overrides: object) -> S3Options:
-    values: dict[str, object] = {
-        "endpoint_url": server.endpoint_url,
-        "region": server.region,
-        "access_key_id": server.access_key_id,
-        "secret_access_key": server.secret_access_key,
-        "addressing_style": "path",
-        "part_size": 5 * 1024 * 1024,  # S3's smallest, so a few MiB take the multipart path
-    }
-    values.update(overrides)
-    return S3Options(**values)  # type: ignore[arg-type]
+def s3_options(server: S3Server, **overrides: Any) -> S3Options:
+    options = S3Options(
+        endpoint_url=server.endpoint_url,
+        region=server.region,
+        access_key_id=server.access_key_id,
+        secret_access_key=server.secret_access_key,
+        addressing_style="path",
+        part_size=5 * 1024 * 1024,  # S3's smallest, so a few MiB take the multipart path
+    )
+    return replace(options, **overrides)
 
 
 def fresh_s3_store(server: S3Server, scratch: Path, **overrides: object) -> S3Blobstore:
