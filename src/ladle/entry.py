@@ -14,6 +14,10 @@ __all__ = ["main"]
 def main(argv: Sequence[str] | None = None) -> int:
     arguments = list(sys.argv[1:] if argv is None else argv)
     if arguments and arguments[0] in CLIENT_COMMANDS:
+        # httpx's package imports its own command-line tool (rich's syntax highlighting, pygments)
+        # whenever click is installed, and falls back to a stub when that import fails. A client
+        # command never runs that tool: a None entry makes the import fail, and start-up quicker.
+        sys.modules.setdefault("httpx._main", None)  # type: ignore[arg-type]
         from ladle.client.commands import run
 
         return run(arguments)

@@ -9,7 +9,7 @@ app runner, a router) gets its ``make_*`` function here, chosen by a setting the
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import timedelta
 
 from ladle.actions.job_kinds import job_kinds
@@ -17,6 +17,7 @@ from ladle.actions.recovery import recover_at_startup, sweep_orphan_blobs
 from ladle.actions.staging_jobs import fail_expired_builds
 from ladle.blobstore import Blobstores, local_blobstores
 from ladle.bootstrap import prepare_database
+from ladle.changes import ChangeSignal
 from ladle.config import ConfigError, Settings
 from ladle.db.logs import prune_log_lines
 from ladle.db.revocation import prune_revoked
@@ -58,6 +59,8 @@ class Services:
     housekeeping: Housekeeping
     # Runs app instances and tasks on this node (None where the node runs none).
     app_runner: Runner | None = None
+    # Notified by this node's app runner when it commits an instance's state.
+    instance_changes: ChangeSignal = field(default_factory=ChangeSignal)
 
     def start(self) -> None:
         """Put straight what this node left behind, then run jobs, housekeeping and apps."""
@@ -106,7 +109,9 @@ def make_executor(settings: Settings, db: Database) -> Executor:
             raise ConfigError(f"unknown executor {other!r}")
 
 
-def make_app_runner(settings: Settings, db: Database, blobstores: Blobstores, node: str) -> Runner | None:
+def make_app_runner(
+    settings: Settings, db: Database, blobstores: Blobstores, node: str, changes: ChangeSignal | None = None
+) -> Runner | None:
     match settings.runner:
         case "local":
             options = RunnerOptions(
@@ -118,7 +123,7 @@ def make_app_runner(settings: Settings, db: Database, blobstores: Blobstores, no
                 private_docker_registries=settings.private_docker_registries,
                 max_docker_image_size=settings.max_docker_image_size,
             )
-            return LocalRunner(db, blobstores.droplets, options)
+            return LocalRunner(db, blobstores.droplets, options, changes=changes)
         case "none":
             return None
         case other:
@@ -158,5 +163,6 @@ def build_services(settings: Settings) -> Services:
         sweep_interval=settings.job_sweep_interval,
         cluster=db,
     )
-    app_runner = make_app_runner(settings, db, blobstores, node)
-    return Services(settings, node, db, blobstores, executor, runner, housekeeping, app_runner)
+    changes = ChangeSignal()
+    app_runner = make_app_runner(settings, db, blobstores, node, changes)
+    return Services(settings, node, db, blobstores, executor, runner, housekeeping, app_runner, changes)

@@ -12,6 +12,7 @@ from typing import Any
 import pytest
 from sqlalchemy import select, update
 
+from ladle.api import process_stats
 from ladle.db.models import Instance
 from tests.processes.helpers import Between, add_instance, cf_error, deployable_app
 from tests.support.cf import World
@@ -321,6 +322,24 @@ def test_stats_stream_shows_each_change_and_ends_once_settled(world: World, star
     follower.join(timeout=10)
     assert not follower.is_alive(), "the stream should end once every instance runs"
     assert seen == [[(0, "DOWN")], [(0, "STARTING")], [(0, "RUNNING")]]
+
+
+def test_stats_stream_answers_a_signalled_change_at_once(
+    world: World, started: dict[str, Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # With the fallback poll out of reach, only the runner's signal can end the stream in time.
+    monkeypatch.setattr(process_stats, "STREAM_POLL", 600.0)
+    row = add_instance(world, started, 0, state="STARTING")
+    seen: list[list[tuple[int, str]]] = []
+    follower = _follow(world, started, seen)
+    wait_until(lambda: seen, timeout=10, message="the first stats on the stream")
+    with world.server.deps.db.session() as session:
+        session.execute(update(Instance).where(Instance.guid == row.guid).values(state="RUNNING"))
+        session.commit()
+    world.server.deps.services.instance_changes.notify()
+    follower.join(timeout=30)
+    assert not follower.is_alive(), "a signalled change should be looked at without waiting for the poll"
+    assert seen == [[(0, "STARTING")], [(0, "RUNNING")]]
 
 
 def test_stats_stream_of_a_stopped_process_ends_at_once(

@@ -15,7 +15,7 @@ SOURCE = Path(ladle.__file__).parent
 
 # Bottom to top. A name is a folder of src/ladle, or a module directly in it.
 LAYERS: list[set[str]] = [
-    {"__init__", "clock", "errors", "config", "urls", "logs", "private_data", "heap"},
+    {"__init__", "clock", "errors", "config", "urls", "logs", "private_data", "heap", "changes"},
     # Scripts run inside the sandbox by the system buildpacks: they import nothing of Ladle.
     {"buildpacks"},
     # The `ladle` client commands: HTTP to any CF API, so nothing of the server (checked below).

@@ -9,7 +9,6 @@ change as soon as the runner reports it, in one request instead of a poll every 
 
 from __future__ import annotations
 
-import asyncio
 import time
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime
@@ -30,8 +29,9 @@ from ladle.presenters.process_stats import present_process_instances, present_st
 
 __all__ = ["STREAM_LIMIT", "routes"]
 
-# How often the stream looks at the reported instances, and for how long at most (a client that
-# still waits asks again).
+# How often the stream looks at the reported instances when no change is signalled (a runner on
+# another node cannot signal; this node's runner wakes it at once), and for how long at most (a
+# client that still waits asks again).
 STREAM_POLL = 0.05
 STREAM_LIMIT = 120.0
 
@@ -70,7 +70,7 @@ def _snapshot(db: Database, process_guid: str) -> tuple[list[dict[str, Any]], bo
 
 def stats_stream(ctx: RequestContext) -> StreamingResponse:
     process, _, _ = readable_process(ctx)
-    db, guid = ctx.deps.db, process.guid
+    db, guid, changes = ctx.deps.db, process.guid, ctx.deps.services.instance_changes
 
     async def body() -> AsyncIterator[bytes]:
         deadline = time.monotonic() + STREAM_LIMIT
@@ -86,7 +86,7 @@ def stats_stream(ctx: RequestContext) -> StreamingResponse:
                 yield orjson.dumps({"resources": resources}) + b"\n"
             if settled or time.monotonic() > deadline:
                 return
-            await asyncio.sleep(STREAM_POLL)
+            await changes.wait(STREAM_POLL)
 
     return StreamingResponse(body(), media_type="application/x-ndjson", headers={"Cache-Control": "no-cache"})
 

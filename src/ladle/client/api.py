@@ -5,11 +5,13 @@ from __future__ import annotations
 
 import base64
 import json
+import ssl
 import time
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from typing import Any
 from urllib.parse import unquote_plus
+from urllib.request import getproxies
 
 import httpx
 
@@ -132,7 +134,33 @@ def password_grant(http: httpx.Client, login: str, username: str, password: str)
     return body
 
 
+class _TlsOnFirstUse(httpx.BaseTransport):
+    """The https transport, made when the first https request comes: loading the CA bundle takes
+    about 20 ms, which a command talking to an API over plain http never needs."""
+
+    def __init__(self) -> None:
+        self._inner: httpx.HTTPTransport | None = None
+
+    def handle_request(self, request: httpx.Request) -> httpx.Response:
+        if self._inner is None:
+            self._inner = httpx.HTTPTransport()
+        return self._inner.handle_request(request)
+
+    def close(self) -> None:
+        if self._inner is not None:
+            self._inner.close()
+
+
+def _plain_http_transport() -> httpx.HTTPTransport:
+    # Only http:// requests reach it; its TLS context verifies and trusts no one, so were an
+    # https request ever sent here it would fail closed, never go unverified.
+    return httpx.HTTPTransport(verify=ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT))
+
+
 def new_http(**kwargs: Any) -> httpx.Client:
+    if not getproxies():
+        # With proxies in the environment httpx's own transports (which honour them) are kept.
+        kwargs.update(transport=_plain_http_transport(), mounts={"https://": _TlsOnFirstUse()})
     return httpx.Client(
         timeout=TIMEOUT,
         headers={"User-Agent": _user_agent(), "Accept": "application/json"},

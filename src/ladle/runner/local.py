@@ -35,6 +35,7 @@ from sqlalchemy.orm import Session
 
 from ladle.actions.audit import Actor, Target, record_event
 from ladle.blobstore import Blobstore
+from ladle.changes import ChangeSignal
 from ladle.clock import new_guid, utcnow
 from ladle.db.models import App, Deployment, Instance
 from ladle.db.session import Database
@@ -87,9 +88,13 @@ class _Held:
 
 
 class LocalRunner:
-    def __init__(self, db: Database, droplets: Blobstore, options: RunnerOptions) -> None:
+    def __init__(
+        self, db: Database, droplets: Blobstore, options: RunnerOptions, changes: ChangeSignal | None = None
+    ) -> None:
         self.db = db
         self.options = options
+        # Told after an instance's state is committed, so the API's stats stream answers at once.
+        self.changes = changes or ChangeSignal()
         self.sink = AppLogSink(db)
         self.droplets = DropletCache(options.work_dir / "droplets", droplets)
         self.images = ImageCache(
@@ -438,6 +443,7 @@ class LocalRunner:
                 .execution_options(synchronize_session=False)
             )
             s.commit()
+        self.changes.notify()
 
     def _on_running(self, row_id: int) -> None:
         with self.db.session() as s:
@@ -448,6 +454,7 @@ class LocalRunner:
                 .execution_options(synchronize_session=False)
             )
             s.commit()
+        self.changes.notify()
 
     def _on_exit(self, row_id: int, running: RunningInstance, outcome: Exit, process: DesiredProcess) -> None:
         with self._lock:
@@ -459,6 +466,7 @@ class LocalRunner:
             if not outcome.crashed:
                 s.delete(row)
                 s.commit()
+                self.changes.notify()
                 self.wake()
                 return
             ran_for = (
@@ -476,6 +484,7 @@ class LocalRunner:
             row.updated_at = now
             self._record_crash(s, running, outcome, count, process)
             s.commit()
+        self.changes.notify()
         self.sink.write(
             LogSource(process.placement.app_guid, "API"),
             f'Process has crashed with type: "{process.type}"',
