@@ -4,8 +4,9 @@ Both push a static site (the staticfile system buildpack) to a real ``ladle serv
 the app's instance is RUNNING and its routes are known. ``ladle push`` runs as a user runs it (a
 new process: interpreter start, config, zipping, resource matching, progress, polling); the
 baseline makes the same requests in this process with httpx, polling every 20 ms, the least
-time the API work itself takes. Printed: medians, the ratio, the requests each made, and what a
-new ``ladle push`` process costs before its first request (``ladle push --help``).
+time the API work itself takes. Printed: medians, the ratio, the requests each made, the same
+push run in this process (the client's requests and waits alone), and what a new ``ladle push``
+process costs before its first request (``ladle push --help``).
 
     python -m bench.client_push_bench [--runs 5]
 """
@@ -13,6 +14,7 @@ new ``ladle push`` process costs before its first request (``ladle push --help``
 from __future__ import annotations
 
 import argparse
+import contextlib
 import hashlib
 import io
 import json
@@ -130,6 +132,21 @@ def ladle_push(env: dict[str, str], name: str, site: Path) -> tuple[float, int]:
     return seconds, int(json.loads(done.stdout)["requests"])
 
 
+def in_process_push(name: str, site: Path) -> tuple[float, int]:
+    """``ladle push`` run in this process: the client's own requests and waits, without the
+    interpreter start and imports a new process pays (its output is captured and dropped)."""
+    from ladle.client.commands import run
+
+    out = io.StringIO()
+    started = time.perf_counter()
+    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(io.StringIO()):
+        code = run(["push", str(site), "--name", name, "-m", "64M", "--json"])
+    seconds = time.perf_counter() - started
+    if code != 0:
+        raise RuntimeError(f"in-process push exited {code}")
+    return seconds, int(json.loads(out.getvalue())["requests"])
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--runs", type=int, default=5)
@@ -141,6 +158,7 @@ def main() -> None:
             (site / name).write_text(text)
         server = Server(Path(tmp) / "data")
         env = {**os.environ, "LADLE_CLIENT_CONFIG": str(Path(tmp) / "client")}
+        os.environ["LADLE_CLIENT_CONFIG"] = env["LADLE_CLIENT_CONFIG"]  # for the in-process pushes
         try:
             org = server.post("/v3/organizations", {"name": "bench"})
             relationship = {"organization": {"data": {"guid": org["guid"]}}}
@@ -155,10 +173,12 @@ def main() -> None:
             # One push each first: the staticfile buildpack is unpacked once per server.
             ladle_push(env, "warm-ladle", site)
             direct_push(server.url, token, str(space["guid"]), "warm-direct", site)
-            ladle_runs, direct_runs = [], []
+            in_process_push("warm-in-process", site)
+            ladle_runs, direct_runs, in_process_runs = [], [], []
             for i in range(args.runs):
                 ladle_runs.append(ladle_push(env, f"ladle-{i}", site))
                 direct_runs.append(direct_push(server.url, token, str(space["guid"]), f"direct-{i}", site))
+                in_process_runs.append(in_process_push(f"in-process-{i}", site))
         finally:
             server.stop()
     ladle_s = statistics.median(s for s, _ in ladle_runs)
@@ -166,6 +186,11 @@ def main() -> None:
     print(f"ladle push (a new process, to RUNNING): median {ladle_s:.2f} s, {ladle_runs[0][1]} requests")
     print(f"the same requests with httpx (20 ms polls): median {direct_s:.2f} s, {direct_runs[0][1]} requests")
     print(f"ratio ladle push / direct requests: {ladle_s / direct_s:.2f}")
+    in_process_s = statistics.median(s for s, _ in in_process_runs)
+    print(
+        f"ladle push in this process (its requests and waits, no interpreter start): median "
+        f"{in_process_s:.2f} s, ratio to the direct requests {in_process_s / direct_s:.2f}"
+    )
     start = startup_seconds(env)
     print(
         f"of which a new `ladle push` process costs before its first request (`ladle push --help`: the "
