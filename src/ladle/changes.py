@@ -1,30 +1,52 @@
-"""A process-local signal that instance rows changed, so a waiting stream answers at once.
+"""A process-local signal that instance rows changed, so whoever waits on them looks at once.
 
 The app runner of this node notifies after it commits an instance's state (starting, running,
-exited); ``GET /v3/processes/:guid/stats/stream`` waits on it instead of sleeping between looks
-at the database. A runner on another node cannot reach it, so waiters still look at the database
-after ``timeout`` at the latest: the signal only makes the common case (API and runner in one
-process) prompt, it never carries the state itself.
+exited). ``GET /v3/processes/:guid/stats/stream`` waits on it instead of sleeping between looks
+at the database, and ``ladle serve`` subscribes its router process, which then re-reads its table
+at once instead of at its next poll. A runner on another node cannot reach it, so waiters still
+look at the database after their own interval: the signal only makes the common case (API,
+runner and router on one node) prompt, it never carries the state itself.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 import threading
+from collections.abc import Callable
 
 __all__ = ["ChangeSignal"]
+
+log = logging.getLogger("ladle")
 
 
 class ChangeSignal:
     def __init__(self) -> None:
         self._lock = threading.Lock()
         self._waiters: set[tuple[asyncio.AbstractEventLoop, asyncio.Event]] = set()
+        self._subscribers: list[Callable[[], None]] = []
+
+    def subscribe(self, callback: Callable[[], None]) -> None:
+        """``callback`` is called on every notification, on the notifying thread: keep it short."""
+        with self._lock:
+            self._subscribers.append(callback)
+
+    def unsubscribe(self, callback: Callable[[], None]) -> None:
+        with self._lock:
+            if callback in self._subscribers:
+                self._subscribers.remove(callback)
 
     def notify(self) -> None:
-        """Wake every waiter; callable from any thread."""
+        """Call every subscriber and wake every waiter; callable from any thread."""
         with self._lock:
+            subscribers = list(self._subscribers)
             waiters = list(self._waiters)
+        for callback in subscribers:
+            try:
+                callback()
+            except Exception:  # a subscriber's trouble must not fail the runner's report
+                log.exception("a change subscriber failed")
         for loop, event in waiters:
             # A loop that has closed took its waiter with it.
             with contextlib.suppress(RuntimeError):

@@ -77,3 +77,26 @@ def test_three_instances_share_the_traffic(routed: tuple[World, str]) -> None:
 
     # A route with no running instance is not in the router's table, as in gorouter.
     assert wait_until(gone, 10, "the route to leave the router's table")
+
+
+def test_the_runner_tells_the_router_at_once(tmp_path: Path) -> None:
+    # With a poll the router would not make for ten minutes, only the runner's word (SIGUSR1 to
+    # the router process, on each instance state it commits) can bring the route in and out.
+    with run_server(
+        "sqlite", tmp_path, "ladle_test_router_told", router_enabled=True, runner="local", router_poll_interval=600
+    ) as server:
+        world = World(server)
+        buildpack = str(admin_buildpack(world, tmp_path / "bp", BUILDPACK)["name"])
+        app = _staged_app(world, buildpack, {"server.py": SERVER}, "  default-route: true\n")
+        host = f"{app['name']}.apps.localhost"
+        router = _router(world)
+
+        def status() -> int:
+            return httpx.get(f"{router}/", headers={"Host": host}).status_code
+
+        assert status() == 404
+        _start(world, app)
+        _running(world, app["guid"], 1)
+        wait_until(lambda: status() == 200, 30, "the started instance in the router's table")
+        world.admin.post(f"/v3/apps/{app['guid']}/actions/stop")
+        wait_until(lambda: status() == 404, 30, "the stopped instance out of the router's table")

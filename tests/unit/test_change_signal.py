@@ -33,3 +33,20 @@ def test_a_notification_before_the_wait_is_not_kept() -> None:
     signal = ChangeSignal()
     signal.notify()
     assert asyncio.run(signal.wait(0.01)) is False
+
+
+def test_subscribers_are_called_and_one_failing_stops_no_other() -> None:
+    signal = ChangeSignal()
+    calls: list[str] = []
+
+    def broken() -> None:
+        raise RuntimeError("router gone")
+
+    signal.subscribe(broken)
+    signal.subscribe(lambda: calls.append("router"))
+    signal.notify()
+    assert calls == ["router"]
+    signal.unsubscribe(broken)
+    signal.unsubscribe(broken)  # twice is harmless
+    signal.notify()
+    assert calls == ["router", "router"]

@@ -7,6 +7,7 @@ holding its port.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import multiprocessing
 import os
@@ -64,6 +65,16 @@ class RouterProcess:
                     pass
                 time.sleep(0.05)
         return False
+
+    def poke(self) -> None:
+        """Ask the router to re-read its table now (SIGUSR1), as when an instance started.
+
+        Only once ``wait_ready`` said yes: the handler is in place before the router answers, and
+        SIGUSR1's default action would end it. The process is this one's child, so its pid cannot
+        be another's until ``is_alive`` has reaped it."""
+        if self.process.is_alive() and self.process.pid is not None:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(self.process.pid, signal.SIGUSR1)
 
     def stop(self, timeout: float = 10.0) -> None:
         if self.process.is_alive():

@@ -263,10 +263,13 @@ def serve(settings: Settings, source: RouteSource, *, access_log: AccessLogSink 
             poll_interval=settings.router_poll_interval,
             access_log=access_log,
         )
+        loop = asyncio.get_running_loop()
+        # SIGUSR1: the table's source changed (the server's runner says so), read it now. Set up
+        # before the router answers, so a server that waited for it can never kill it with one.
+        loop.add_signal_handler(signal.SIGUSR1, router.reloader.wake)
         await router.start()
         settle_after_start()
         stopping = asyncio.Event()
-        loop = asyncio.get_running_loop()
         for signum in (signal.SIGTERM, signal.SIGINT):
             loop.add_signal_handler(signum, stopping.set)
         await stopping.wait()
