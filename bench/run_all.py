@@ -93,8 +93,14 @@ faster the network, the higher the ratio, for the same warm staging.
 """
 
 CLIENT_NOTES = """\
-The last line measures what a new `ladle push` process costs before its first request (the
-interpreter and the client's imports); the requests themselves are no more than `cf push` makes.
+The in-process line runs the same `ladle push` in the benchmark's own process: the client's own
+requests and waits, which take no longer than the same requests made directly (it follows the
+instances through Ladle's stats stream, which the runner wakes as soon as it commits a state).
+The last line measures what a new `ladle push` process costs before its first request: the
+interpreter and the client's imports. The libraries alone (httpx, click, rich, PyYAML, pathspec,
+platformdirs) take about 0.11 s to import on this machine, which is most of the gap, so a new
+Python process cannot match requests made from one that is already running; the requests
+themselves are no more than `cf push` makes.
 """
 
 
