@@ -57,6 +57,7 @@ def test_v3_root_lists_the_collections_served(world: World) -> None:
         "service_credential_bindings",
         "service_offerings",
         "service_plans",
+        "service_route_bindings",
         "spaces",
         "space_quotas",
         "stacks",

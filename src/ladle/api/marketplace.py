@@ -11,11 +11,10 @@ from __future__ import annotations
 from starlette.responses import Response
 from starlette.routing import BaseRoute
 
-from ladle.api.listing import parse_list_or_raise
-from ladle.api.routing import RequestContext, cf_json, get
+from ladle.api.listing import empty_list
+from ladle.api.routing import RequestContext, get
 from ladle.errors import CFError
 from ladle.messages.lists import ListSpec
-from ladle.presenters.pagination import present_page
 
 __all__ = ["routes"]
 
@@ -57,29 +56,20 @@ BROKERS = ListSpec(
 )
 
 
-def _empty(ctx: RequestContext, spec: ListSpec, collection: str) -> Response:
-    params = parse_list_or_raise(ctx, spec)
-    included: dict[str, list[object]] | None = None
-    if params.include:
-        included = {}
-        if "service_offering" in params.include:
-            included["service_offerings"] = []
-        if "space.organization" in params.include:
-            included["spaces"] = []
-            included["organizations"] = []
-    return cf_json(present_page([], 0, params, ctx.urls.v3(collection), included))
+# What each ``include`` of the plans list adds under ``included``.
+PLAN_INCLUDES = {"service_offering": ("service_offerings",), "space.organization": ("spaces", "organizations")}
 
 
 def list_plans(ctx: RequestContext) -> Response:
-    return _empty(ctx, PLANS, "service_plans")
+    return empty_list(ctx, PLANS, ctx.urls.v3("service_plans"), PLAN_INCLUDES)
 
 
 def list_offerings(ctx: RequestContext) -> Response:
-    return _empty(ctx, OFFERINGS, "service_offerings")
+    return empty_list(ctx, OFFERINGS, ctx.urls.v3("service_offerings"))
 
 
 def list_brokers(ctx: RequestContext) -> Response:
-    return _empty(ctx, BROKERS, "service_brokers")
+    return empty_list(ctx, BROKERS, ctx.urls.v3("service_brokers"))
 
 
 def _not_found(what: str) -> CFError:
