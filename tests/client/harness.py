@@ -7,8 +7,10 @@ import json
 import os
 import pty
 import select
+import signal
 import subprocess
 import sys
+import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -18,6 +20,13 @@ __all__ = ["LADLE", "Client", "Result"]
 
 LADLE = str(Path(sys.executable).with_name("ladle"))
 TIMEOUT = 300
+
+
+# A shell without job control starts background commands with SIGINT ignored, and an ignored
+# signal stays ignored across exec: the `ladle` commands these tests interrupt would never see
+# their Ctrl-C. A signal this process catches is back to the default in its children.
+if signal.getsignal(signal.SIGINT) is signal.SIG_IGN and threading.current_thread() is threading.main_thread():
+    signal.signal(signal.SIGINT, signal.default_int_handler)
 
 
 @dataclass
@@ -51,7 +60,12 @@ class Client:
         controller, terminal = pty.openpty()
         env = {**self.env, "TERM": "xterm-256color"}
         process = subprocess.Popen(
-            [LADLE, *args], stdin=subprocess.DEVNULL, stdout=terminal, stderr=terminal, env=env, cwd=cwd
+            [LADLE, *args],
+            stdin=subprocess.DEVNULL,
+            stdout=terminal,
+            stderr=terminal,
+            env=env,
+            cwd=cwd,
         )
         os.close(terminal)
         drawn = bytearray()
@@ -79,7 +93,12 @@ class Interactive:
         self.controller, terminal = pty.openpty()
         env = {**client.env, "TERM": "xterm-256color"}
         self.process = subprocess.Popen(
-            [LADLE, *args], stdin=terminal, stdout=terminal, stderr=terminal, env=env, cwd=cwd
+            [LADLE, *args],
+            stdin=terminal,
+            stdout=terminal,
+            stderr=terminal,
+            env=env,
+            cwd=cwd,
         )
         os.close(terminal)
         self.drawn = ""

@@ -35,6 +35,7 @@ import pytest
 
 from ladle.blobstore.base import fan_out
 from ladle.blobstore.local import LocalBlobstore
+from ladle.sandbox.cgroups import CGROUP_V1
 from ladle.sandbox.network import host_addresses
 from tests.staging.helpers import admin_buildpack, ready_package, stage, wait_for_build
 from tests.support.buildpacks import write_buildpack, zip_directory
@@ -361,6 +362,12 @@ def test_ladle_as_an_ordinary_user_keeps_its_home_and_data_away_from_user_code(o
     (base / "data").mkdir(mode=0o700)
     for path in (home, home / ".ssh", secret, base / "data"):
         os.chown(path, uid, uid)
+    # A root `ladle serve` on this machine leaves its cgroups' parent 0700 (its private umask):
+    # the user's server has to start beside it.
+    for controller in ("memory", "pids"):
+        if (CGROUP_V1 / controller / "cgroup.procs").exists():
+            (CGROUP_V1 / controller / "ladle").mkdir(mode=0o700, exist_ok=True)
+            (CGROUP_V1 / controller / "ladle").chmod(0o700)
     port = free_port()
     server = _unprivileged_server(base, uid, port)
     try:

@@ -118,9 +118,15 @@ def remove_leftover_cgroups(prefix: str) -> int:
     removed = 0
     for controller in ("memory", "pids"):
         base = CGROUP_V1 / controller / "ladle"
-        if not base.is_dir():
+        try:
+            groups = list(base.iterdir())
+        except FileNotFoundError:
             continue
-        for group in base.iterdir():
+        except PermissionError:
+            # A root server made this parent (0700, its private umask); a server of an ordinary
+            # user on the same machine can have no jail under it, and has nothing to remove.
+            continue
+        for group in groups:
             if not group.is_dir() or not group.name.startswith(prefix):
                 continue
             leftover = Cgroups(paths=[group])
