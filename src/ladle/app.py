@@ -171,7 +171,7 @@ def create_app(settings: Settings, deps: Deps | None = None, *, own_process: boo
             if await run_in_threadpool(router.wait_ready):
                 log.info("router started", extra={"url": router.url})
                 # An instance that starts or stops here is in or out of the table at once.
-                deps.services.instance_changes.subscribe(router.poke)
+                deps.services.changes.subscribe(router.poke)
             else:
                 log.error("the router did not start", extra={"url": router.url})
         if own_process:
@@ -181,7 +181,7 @@ def create_app(settings: Settings, deps: Deps | None = None, *, own_process: boo
             yield
         finally:
             if router is not None:
-                deps.services.instance_changes.unsubscribe(router.poke)
+                deps.services.changes.unsubscribe(router.poke)
                 await run_in_threadpool(router.stop)
             await run_in_threadpool(deps.services.stop)
 

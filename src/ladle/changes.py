@@ -1,11 +1,13 @@
-"""A process-local signal that instance rows changed, so whoever waits on them looks at once.
+"""A process-local signal that what apps' traffic and stats derive from changed, so whoever waits
+on it looks at once.
 
 The app runner of this node notifies after it commits an instance's state (starting, running,
-exited). ``GET /v3/processes/:guid/stats/stream`` waits on it instead of sleeping between looks
-at the database, and ``ladle serve`` subscribes its router process, which then re-reads its table
-at once instead of at its next poll. A runner on another node cannot reach it, so waiters still
-look at the database after their own interval: the signal only makes the common case (API,
-runner and router on one node) prompt, it never carries the state itself.
+exited), and the API after it changes a route's destinations. ``GET
+/v3/processes/:guid/stats/stream`` waits on it instead of sleeping between looks at the database,
+and ``ladle serve`` subscribes its router process, which then re-reads its table at once instead
+of at its next poll. Another node cannot reach it, so waiters still look at the database after
+their own interval: the signal only makes the common case (API, runner and router on one node)
+prompt, it never carries the state itself.
 """
 
 from __future__ import annotations

@@ -59,8 +59,9 @@ class Services:
     housekeeping: Housekeeping
     # Runs app instances and tasks on this node (None where the node runs none).
     app_runner: Runner | None = None
-    # Notified by this node's app runner when it commits an instance's state.
-    instance_changes: ChangeSignal = field(default_factory=ChangeSignal)
+    # Notified when this node commits an instance's state (its app runner) or a route's
+    # destinations (the API): the stats stream and the router look again at once.
+    changes: ChangeSignal = field(default_factory=ChangeSignal)
 
     def start(self) -> None:
         """Put straight what this node left behind, then run jobs, housekeeping and apps."""

@@ -336,7 +336,7 @@ def test_stats_stream_answers_a_signalled_change_at_once(
     with world.server.deps.db.session() as session:
         session.execute(update(Instance).where(Instance.guid == row.guid).values(state="RUNNING"))
         session.commit()
-    world.server.deps.services.instance_changes.notify()
+    world.server.deps.services.changes.notify()
     follower.join(timeout=30)
     assert not follower.is_alive(), "a signalled change should be looked at without waiting for the poll"
     assert seen == [[(0, "STARTING")], [(0, "RUNNING")]]

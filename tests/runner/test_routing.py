@@ -79,9 +79,10 @@ def test_three_instances_share_the_traffic(routed: tuple[World, str]) -> None:
     assert wait_until(gone, 10, "the route to leave the router's table")
 
 
-def test_the_runner_tells_the_router_at_once(tmp_path: Path) -> None:
-    # With a poll the router would not make for ten minutes, only the runner's word (SIGUSR1 to
-    # the router process, on each instance state it commits) can bring the route in and out.
+def test_the_runner_and_the_routes_api_tell_the_router_at_once(tmp_path: Path) -> None:
+    # With a poll the router would not make for ten minutes, only the server's word (SIGUSR1 to
+    # the router process, on each instance state the runner commits and each change of a route's
+    # destinations) can bring the route in and out.
     with run_server(
         "sqlite", tmp_path, "ladle_test_router_told", router_enabled=True, runner="local", router_poll_interval=600
     ) as server:
@@ -98,5 +99,16 @@ def test_the_runner_tells_the_router_at_once(tmp_path: Path) -> None:
         _start(world, app)
         _running(world, app["guid"], 1)
         wait_until(lambda: status() == 200, 30, "the started instance in the router's table")
+        # cf unmap-route, then cf map-route.
+        (route,) = world.admin.get(f"/v3/apps/{app['guid']}/routes").json()["resources"]
+        (destination,) = route["destinations"]
+        r = world.admin.delete(f"/v3/routes/{route['guid']}/destinations/{destination['guid']}")
+        assert r.status_code == 204, r.text
+        wait_until(lambda: status() == 404, 30, "the unmapped route out of the router's table")
+        r = world.admin.post(
+            f"/v3/routes/{route['guid']}/destinations", json={"destinations": [{"app": {"guid": app["guid"]}}]}
+        )
+        assert r.status_code == 200, r.text
+        wait_until(lambda: status() == 200, 30, "the mapped route back in the router's table")
         world.admin.post(f"/v3/apps/{app['guid']}/actions/stop")
         wait_until(lambda: status() == 404, 30, "the stopped instance out of the router's table")

@@ -70,7 +70,7 @@ def _snapshot(db: Database, process_guid: str) -> tuple[list[dict[str, Any]], bo
 
 def stats_stream(ctx: RequestContext) -> StreamingResponse:
     process, _, _ = readable_process(ctx)
-    db, guid, changes = ctx.deps.db, process.guid, ctx.deps.services.instance_changes
+    db, guid, changes = ctx.deps.db, process.guid, ctx.deps.services.changes
 
     async def body() -> AsyncIterator[bytes]:
         deadline = time.monotonic() + STREAM_LIMIT

@@ -170,6 +170,7 @@ def add(ctx: RequestContext) -> Response:
     route, ref = _writable_route(ctx)
     specs = parse_destinations(ctx.json(), replace=False)
     add_destinations(ctx.db, route, specs, actor_of(ctx.user), ref.org_guid)
+    ctx.deps.services.changes.notify()  # the router takes the new destinations at once
     return _destinations(ctx, route)
 
 
@@ -177,6 +178,7 @@ def replace(ctx: RequestContext) -> Response:
     route, ref = _writable_route(ctx)
     specs = parse_destinations(ctx.json(), replace=True)
     replace_destinations(ctx.db, route, specs, actor_of(ctx.user), ref.org_guid)
+    ctx.deps.services.changes.notify()
     return _destinations(ctx, route)
 
 
@@ -189,6 +191,7 @@ def remove(ctx: RequestContext) -> Response:
             "Unable to unmap route from destination. Ensure the route has a destination with this guid.",
         )
     remove_destination(ctx.db, route, destination, actor_of(ctx.user), ref.org_guid)
+    ctx.deps.services.changes.notify()
     return no_content()
 
 
