@@ -2,7 +2,8 @@
 on it looks at once.
 
 The app runner of this node notifies after it commits an instance's state (starting, running,
-exited), and the API after it changes a route's destinations. ``GET
+exited), the API after it changes a route's destinations, and the job runner when a job that
+changes routing ends (``JobKind.routing``). ``GET
 /v3/processes/:guid/stats/stream`` waits on it instead of sleeping between looks at the database,
 and ``ladle serve`` subscribes its router process, which then re-reads its table at once instead
 of at its next poll. Another node cannot reach it, so waiters still look at the database after

@@ -59,8 +59,9 @@ class Services:
     housekeeping: Housekeeping
     # Runs app instances and tasks on this node (None where the node runs none).
     app_runner: Runner | None = None
-    # Notified when this node commits an instance's state (its app runner) or a route's
-    # destinations (the API): the stats stream and the router look again at once.
+    # Notified when this node commits an instance's state (its app runner), a route's
+    # destinations (the API) or a job that changes routing: the stats stream and the router look
+    # again at once.
     changes: ChangeSignal = field(default_factory=ChangeSignal)
 
     def start(self) -> None:
@@ -156,7 +157,8 @@ def build_services(settings: Settings) -> Services:
     node = node_id(settings)
     blobstores = make_blobstores(settings, node)
     executor = make_executor(settings, db)
-    runner = JobRunner(db, settings, blobstores, job_kinds(), node, executor=executor)
+    changes = ChangeSignal()
+    runner = JobRunner(db, settings, blobstores, job_kinds(), node, executor=executor, changes=changes)
     housekeeping = Housekeeping(
         runner,
         executor,
@@ -164,6 +166,5 @@ def build_services(settings: Settings) -> Services:
         sweep_interval=settings.job_sweep_interval,
         cluster=db,
     )
-    changes = ChangeSignal()
     app_runner = make_app_runner(settings, db, blobstores, node, changes)
     return Services(settings, node, db, blobstores, executor, runner, housekeeping, app_runner, changes)

@@ -79,10 +79,10 @@ def test_three_instances_share_the_traffic(routed: tuple[World, str]) -> None:
     assert wait_until(gone, 10, "the route to leave the router's table")
 
 
-def test_the_runner_and_the_routes_api_tell_the_router_at_once(tmp_path: Path) -> None:
+def test_the_server_tells_the_router_of_each_change_at_once(tmp_path: Path) -> None:
     # With a poll the router would not make for ten minutes, only the server's word (SIGUSR1 to
-    # the router process, on each instance state the runner commits and each change of a route's
-    # destinations) can bring the route in and out.
+    # the router process, on each instance state the runner commits, each change of a route's
+    # destinations and the end of each job that changes routing) can bring the route in and out.
     with run_server(
         "sqlite", tmp_path, "ladle_test_router_told", router_enabled=True, runner="local", router_poll_interval=600
     ) as server:
@@ -110,5 +110,11 @@ def test_the_runner_and_the_routes_api_tell_the_router_at_once(tmp_path: Path) -
         )
         assert r.status_code == 200, r.text
         wait_until(lambda: status() == 200, 30, "the mapped route back in the router's table")
+        # cf delete-route: a job, whose end the router is told of (the instance runs on).
+        r = world.admin.delete(f"/v3/routes/{route['guid']}")
+        assert r.status_code == 202, r.text
+        assert world.admin.wait_for_job(r.headers["Location"])["state"] == "COMPLETE"
+        wait_until(lambda: status() == 404, 30, "the deleted route out of the router's table")
+        assert [row.state for row in _rows(world, app["guid"])] == ["RUNNING"]
         world.admin.post(f"/v3/apps/{app['guid']}/actions/stop")
-        wait_until(lambda: status() == 404, 30, "the stopped instance out of the router's table")
+        wait_until(lambda: not _rows(world, app["guid"]), 30, "the instance to stop")

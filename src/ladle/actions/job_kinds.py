@@ -25,16 +25,16 @@ __all__ = ["job_kinds"]
 def job_kinds() -> dict[str, JobKind]:
     kinds = [
         # Deletes can safely run again if a worker died halfway: they start from what is left.
-        JobKind("app.delete", deletion.run_app_delete, max_attempts=3),
-        JobKind("space.delete", deletion.run_space_delete, max_attempts=3),
-        JobKind("organization.delete", deletion.run_organization_delete, max_attempts=3),
+        JobKind("app.delete", deletion.run_app_delete, max_attempts=3, routing=True),
+        JobKind("space.delete", deletion.run_space_delete, max_attempts=3, routing=True),
+        JobKind("organization.delete", deletion.run_organization_delete, max_attempts=3, routing=True),
         JobKind("role.delete", deletion.run_role_delete, max_attempts=3),
-        JobKind("route.delete", routes.run_route_delete, max_attempts=3),
+        JobKind("route.delete", routes.run_route_delete, max_attempts=3, routing=True),
         JobKind("organization_quota.delete", quotas.run_organization_quota_delete, max_attempts=3),
         JobKind("space_quota.delete", quotas.run_space_quota_delete, max_attempts=3),
-        JobKind("space.delete_unmapped_routes", routes.run_unmapped_routes_delete, max_attempts=3),
+        JobKind("space.delete_unmapped_routes", routes.run_unmapped_routes_delete, max_attempts=3, routing=True),
         # Applying a manifest is not idempotent halfway (scales, routes): one attempt, as in CC.
-        JobKind("space.apply_manifest", manifest_apply.run_apply_manifest),
+        JobKind("space.apply_manifest", manifest_apply.run_apply_manifest, routing=True),
         # An upload job takes its file out of the uploads bucket, so once started it cannot start
         # again: an interrupted upload fails cleanly (one that never started resumes).
         JobKind("package.upload", package_upload.run_package_upload, on_failure=package_upload.fail_upload),

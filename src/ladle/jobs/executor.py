@@ -55,6 +55,9 @@ class JobKind:
     # with attempts left is started again; otherwise it fails and ``on_failure`` tidies up.
     max_attempts: int = 1
     on_failure: Callable[[JobContext, str], None] | None = None
+    # Whether it can change what the router routes (apps, routes, destinations): when it ends,
+    # this node's router is told to look again rather than at its next poll.
+    routing: bool = False
 
 
 @dataclass(frozen=True)

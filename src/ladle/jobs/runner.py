@@ -16,6 +16,7 @@ from datetime import timedelta
 from sqlalchemy import or_, select, update
 
 from ladle.blobstore import Blobstores
+from ladle.changes import ChangeSignal
 from ladle.clock import utcnow
 from ladle.config import Settings
 from ladle.db.models import Job
@@ -45,8 +46,11 @@ class JobRunner:
         worker_id: str,
         *,
         executor: Executor,
+        changes: ChangeSignal | None = None,
     ) -> None:
         self.db = db
+        # Told when a job that can change the router's table ends (``JobKind.routing``).
+        self.changes = changes or ChangeSignal()
         self.settings = settings
         self.blobstores = blobstores
         self.kinds = kinds
@@ -159,6 +163,11 @@ class JobRunner:
         self._finish(ctx, error.to_dict() if error else dict(UNKNOWN_ERROR), reason)
 
     def _finish(self, ctx: JobContext, error: dict[str, object] | None, reason: str | None) -> None:
+        kind = self.kinds.get(ctx.operation)
+        if kind is not None and kind.routing:
+            # Before the job reads COMPLETE, so the router has looked by the time a client goes on
+            # (a failed one may have done part of its work, so it is said then too).
+            self.changes.notify()
         with self.db.session() as s:
             move_job(
                 s,
