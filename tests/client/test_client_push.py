@@ -10,6 +10,7 @@ import re
 import signal
 import stat
 import tarfile
+import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -193,6 +194,57 @@ def test_cf_error_detail_is_shown(client: Client, server: tuple[RunningServer, s
 def test_not_logged_in(tmp_path: Path) -> None:
     result = Client(tmp_path / "nobody").run("apps")
     assert result.code == 3 and "ladle login" in result.stderr
+
+
+def test_rolling_restart_and_push_keep_serving(
+    client: Client, server: tuple[RunningServer, str], tmp_path: Path
+) -> None:
+    running, buildpack = server
+    name = unique("roll")
+    app_dir = _app_dir(tmp_path, name, buildpack)
+    pushed = client.ok("push", "-i", "2", "--json", cwd=app_dir).json()
+    host = f"{name}.apps.localhost"
+    wait_until(lambda: _through_router(running, host), 60, "the app through the router")
+    settings = running.settings
+    failures: list[str] = []
+    stop = threading.Event()
+
+    def steady_stream() -> None:
+        router = f"http://{settings.router_host}:{settings.router_port}"
+        with httpx.Client(base_url=router, headers={"Host": host}, timeout=10) as http:
+            while not stop.is_set():
+                try:
+                    response = http.get("/")
+                except httpx.HTTPError as exc:
+                    failures.append(repr(exc))
+                    continue
+                if response.status_code != 200:
+                    failures.append(f"{response.status_code} {response.text[:200]}")
+
+    stream = threading.Thread(target=steady_stream, daemon=True)
+    stream.start()
+    try:
+        restarted = client.ok("restart", name, "--strategy", "rolling", "--json").json()
+        (app_dir / "server.py").write_text(SERVER + "\n# the second version\n")
+        repushed = client.ok("push", "--strategy", "rolling", "--json", cwd=app_dir).json()
+    finally:
+        stop.set()
+        stream.join(timeout=30)
+    assert failures == [], failures[:5]
+    assert restarted["state"] == "STARTED"
+    assert [i["state"] for i in restarted["instances"]] == ["RUNNING", "RUNNING"]
+    assert [i["state"] for i in repushed["instances"]] == ["RUNNING", "RUNNING"]
+    api = World(running).admin
+    deployments = api.get("/v3/deployments", params={"app_guids": pushed["guid"]}).json()["resources"]
+    assert [(d["status"]["value"], d["status"]["reason"]) for d in deployments] == [("FINALIZED", "DEPLOYED")] * 2
+    # The push's deployment made its new droplet the app's.
+    current = api.get(f"/v3/apps/{pushed['guid']}/droplets/current").json()["guid"]
+    assert current == repushed["droplet"] != pushed["droplet"]
+    # With no droplet there is nothing to deploy: said, with the API left alone.
+    bare = _app_dir(tmp_path, unique("bare"), buildpack)
+    client.ok("push", "--no-start", cwd=bare)
+    refused = client.run("restart", bare.name, "--strategy", "rolling")
+    assert refused.code == 1 and "has no droplet to deploy" in refused.stderr, refused
 
 
 def test_every_command_has_help(client: Client) -> None:

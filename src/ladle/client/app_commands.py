@@ -21,7 +21,7 @@ from ladle.client.operations import (
     require_space,
 )
 from ladle.client.push import push_app
-from ladle.client.session import Session, pass_session
+from ladle.client.session import Session, pass_session, strategy_option
 
 __all__ = ["register"]
 
@@ -36,6 +36,7 @@ __all__ = ["register"]
 @click.option("--docker-image", help="Docker image to run instead of staging bits.")
 @click.option("-f", "--manifest", type=click.Path(dir_okay=False, path_type=Path), help="Manifest file.")
 @click.option("--no-start", is_flag=True, help="Upload the bits but neither stage nor start.")
+@strategy_option
 @pass_session
 def push(
     session: Session,
@@ -49,6 +50,7 @@ def push(
     docker_image: str | None,
     manifest: Path | None,
     no_start: bool,
+    strategy: str | None,
 ) -> None:
     """Push an app from DIRECTORY (default: here): upload what the server lacks, stage, start."""
     flags = Flags(name, buildpacks, memory, instances, command, docker_image)
@@ -56,7 +58,7 @@ def push(
     cc, out = session.cc, session.out
     results = []
     for plan in plans:
-        result = push_app(cc, plan, out, start=not no_start)
+        result = push_app(cc, plan, out, start=not no_start, strategy=strategy)
         results.append(result)
         if not out.as_json:
             out.say("")

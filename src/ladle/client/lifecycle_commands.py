@@ -10,12 +10,14 @@ import click
 from ladle.client.operations import (
     EXIT_API_ERROR,
     ClientFailure,
+    current_droplet,
+    deploy,
     find_app,
     stage,
     wait_for_instances,
     wait_for_job,
 )
-from ladle.client.session import Session, pass_session
+from ladle.client.session import Session, pass_session, strategy_option
 
 __all__ = ["register"]
 
@@ -44,6 +46,13 @@ def _start_and_wait(session: Session, found: dict[str, Any], action: str) -> Non
     _report(session, updated, wait_for_instances(cc, updated, session.out).instances)
 
 
+def _deploy_and_wait(session: Session, found: dict[str, Any], droplet_guid: str, strategy: str) -> None:
+    cc = session.cc
+    deploy(cc, found, droplet_guid, strategy, session.out)
+    updated = cc.get(f"/v3/apps/{found['guid']}")
+    _report(session, updated, wait_for_instances(cc, updated, session.out).instances)
+
+
 @click.command()
 @click.argument("name")
 @pass_session
@@ -54,10 +63,18 @@ def start(session: Session, name: str) -> None:
 
 @click.command()
 @click.argument("name")
+@strategy_option
 @pass_session
-def restart(session: Session, name: str) -> None:
+def restart(session: Session, name: str, strategy: str | None) -> None:
     """Restart an app (every instance is replaced) and wait for its instances."""
-    _start_and_wait(session, find_app(session.cc, name), "restart")
+    found = find_app(session.cc, name)
+    if strategy is None:
+        _start_and_wait(session, found, "restart")
+        return
+    droplet = current_droplet(session.cc, found["guid"])
+    if droplet is None:
+        raise ClientFailure(f"App {name} has no droplet to deploy; push or stage it first.", EXIT_API_ERROR)
+    _deploy_and_wait(session, found, droplet, strategy)
 
 
 @click.command()
@@ -71,8 +88,9 @@ def stop(session: Session, name: str) -> None:
 
 @click.command()
 @click.argument("name")
+@strategy_option
 @pass_session
-def restage(session: Session, name: str) -> None:
+def restage(session: Session, name: str, strategy: str | None) -> None:
     """Stage an app's newest package again and restart it on the new droplet."""
     cc = session.cc
     found = find_app(cc, name)
@@ -82,6 +100,10 @@ def restage(session: Session, name: str) -> None:
     if package is None:
         raise ClientFailure(f"App {name} has no package ready to stage.", EXIT_API_ERROR)
     build = stage(cc, package["guid"], found, session.out)
+    if strategy is not None:
+        # As the cf CLI: the deployment sets the app's droplet once its instances run.
+        _deploy_and_wait(session, found, build["droplet"]["guid"], strategy)
+        return
     cc.patch(f"/v3/apps/{found['guid']}/relationships/current_droplet", {"data": {"guid": build["droplet"]["guid"]}})
     _start_and_wait(session, found, "restart")
 

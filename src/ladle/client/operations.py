@@ -165,6 +165,40 @@ def stage(cc: CloudController, package_guid: str, app: dict[str, Any], out: Outp
     return finished
 
 
+# What ``--strategy`` may name: Cloud Controller's strategies that need no extra flags.
+STRATEGIES = ("rolling",)
+
+
+def deploy(cc: CloudController, app: dict[str, Any], droplet_guid: str, strategy: str, out: Output) -> dict[str, Any]:
+    """Replace an app's instances with ones on ``droplet_guid`` through a deployment (new ones
+    start and pass their health check before old ones stop), as ``cf restart --strategy rolling``
+    does; the deployment once it has ended (raises unless it deployed)."""
+    out.say(f"Deploying app {app['name']} ({strategy})...", style="bold")
+    deployment: dict[str, Any] = cc.post(
+        "/v3/deployments",
+        {
+            "droplet": {"guid": droplet_guid},
+            "strategy": strategy,
+            "relationships": {"app": {"data": {"guid": app["guid"]}}},
+        },
+    )
+    deadline = Deadline(STARTUP_TIMEOUT)
+    for pause in pauses():
+        status = deployment.get("status") or {}
+        if status.get("value") == "FINALIZED":
+            reason = str(status.get("reason", ""))
+            if reason == "DEPLOYED":
+                return deployment
+            # The cf CLI's words for the two ways a deployment ends without deploying.
+            wording = {"CANCELED": "canceled", "SUPERSEDED": "superseded"}.get(reason, reason.lower())
+            raise ClientFailure(f"Deployment has been {wording}", EXIT_START_FAILED)
+        if deadline.passed:
+            raise ClientFailure(f"Timed out waiting for deployment {deployment['guid']}.", EXIT_START_FAILED)
+        deadline.sleep(pause)
+        deployment = cc.get(f"/v3/deployments/{deployment['guid']}")
+    raise AssertionError("unreachable")
+
+
 @dataclass
 class StartResult:
     instances: list[dict[str, Any]] = field(default_factory=list)

@@ -15,6 +15,7 @@ from ladle.client.operations import (
     EXIT_API_ERROR,
     EXIT_USAGE,
     ClientFailure,
+    deploy,
     find_app,
     require_space,
     stage,
@@ -137,7 +138,9 @@ def _upload_bits(cc: CloudController, app: dict[str, Any], directory: Path, out:
     return _wait_ready(cc, package)["guid"], summary
 
 
-def push_app(cc: CloudController, plan: PushPlan, out: Output, *, start: bool = True) -> PushResult:
+def push_app(
+    cc: CloudController, plan: PushPlan, out: Output, *, start: bool = True, strategy: str | None = None
+) -> PushResult:
     space = require_space(cc)
     result = PushResult(plan.name)
     who = f" as {cc.config.username}" if cc.config.username else ""
@@ -171,8 +174,13 @@ def push_app(cc: CloudController, plan: PushPlan, out: Output, *, start: bool = 
         return result
     build = stage(cc, result.package, app, out)
     result.droplet = build["droplet"]["guid"]
-    cc.patch(f"/v3/apps/{app['guid']}/relationships/current_droplet", {"data": {"guid": result.droplet}})
-    app = cc.post(f"/v3/apps/{app['guid']}/actions/restart")
+    if strategy is not None:
+        # The deployment starts the new droplet's instances beside the old ones, then sets it.
+        deploy(cc, app, result.droplet, strategy, out)
+        app = cc.get(f"/v3/apps/{app['guid']}")
+    else:
+        cc.patch(f"/v3/apps/{app['guid']}/relationships/current_droplet", {"data": {"guid": result.droplet}})
+        app = cc.post(f"/v3/apps/{app['guid']}/actions/restart")
     result.state = app["state"]
     result.instances = wait_for_instances(cc, app, out).instances
     result.routes = [str(r["url"]) for r in cc.list(f"/v3/apps/{app['guid']}/routes")]

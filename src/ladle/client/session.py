@@ -17,11 +17,12 @@ from ladle.client.operations import (
     EXIT_INTERRUPTED,
     EXIT_NOT_TARGETED,
     EXIT_USAGE,
+    STRATEGIES,
     ClientFailure,
 )
 from ladle.client.output import Output
 
-__all__ = ["ClientGroup", "Session", "json_option", "pass_session"]
+__all__ = ["ClientGroup", "Session", "json_option", "pass_session", "strategy_option"]
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -46,6 +47,14 @@ class Session:
 
 def json_option(command: F) -> F:
     return click.option("--json", "as_json", is_flag=True, help="Print one JSON document for scripts.")(command)
+
+
+def strategy_option(command: F) -> F:
+    return click.option(
+        "--strategy",
+        type=click.Choice(STRATEGIES),
+        help="Replace instances through a deployment: new ones run before old ones stop (no downtime).",
+    )(command)
 
 
 def pass_session(command: Callable[..., Any]) -> Callable[..., Any]:
