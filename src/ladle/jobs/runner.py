@@ -165,8 +165,8 @@ class JobRunner:
     def _finish(self, ctx: JobContext, error: dict[str, object] | None, reason: str | None) -> None:
         kind = self.kinds.get(ctx.operation)
         if kind is not None and kind.routing:
-            # Before the job reads COMPLETE, so the router has looked by the time a client goes on
-            # (a failed one may have done part of its work, so it is said then too).
+            # Before the job reads COMPLETE: the router is asked to look before a client waiting
+            # for the job goes on (a failed job may have done part of its work: said then too).
             self.changes.notify()
         with self.db.session() as s:
             move_job(

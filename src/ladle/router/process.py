@@ -12,8 +12,9 @@ import logging
 import multiprocessing
 import os
 import signal
+import threading
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import partial
 from multiprocessing.process import BaseProcess
 
@@ -50,6 +51,9 @@ def _run(settings: Settings, parent_pid: int) -> None:
 class RouterProcess:
     process: BaseProcess
     url: str
+    # Pokes come from several threads (the runner's, jobs', requests'), and stop from another: one
+    # at a time looks at the process and signals or reaps it, so none signals a reaped pid.
+    _poking: threading.Lock = field(default_factory=threading.Lock, init=False, repr=False)
 
     def wait_ready(self, timeout: float = 30.0) -> bool:
         """Until the router answers its status and has applied its first table (False if it did
@@ -72,17 +76,19 @@ class RouterProcess:
         Only once ``wait_ready`` said yes: the handler is in place before the router answers, and
         SIGUSR1's default action would end it. The process is this one's child, so its pid cannot
         be another's until ``is_alive`` has reaped it."""
-        if self.process.is_alive() and self.process.pid is not None:
-            with contextlib.suppress(ProcessLookupError):
-                os.kill(self.process.pid, signal.SIGUSR1)
+        with self._poking:
+            if self.process.is_alive() and self.process.pid is not None:
+                with contextlib.suppress(ProcessLookupError):
+                    os.kill(self.process.pid, signal.SIGUSR1)
 
     def stop(self, timeout: float = 10.0) -> None:
-        if self.process.is_alive():
-            self.process.terminate()
-            self.process.join(timeout)
-        if self.process.is_alive():
-            self.process.kill()
-            self.process.join(timeout)
+        with self._poking:  # a poke in flight waits, then finds the process gone
+            if self.process.is_alive():
+                self.process.terminate()
+                self.process.join(timeout)
+            if self.process.is_alive():
+                self.process.kill()
+                self.process.join(timeout)
 
 
 def start_router_process(settings: Settings) -> RouterProcess:
