@@ -24,6 +24,7 @@ from tests.runner.test_local_runner import BUILDPACK, SERVER, wait_until
 from tests.staging.helpers import admin_buildpack
 from tests.support.cf import World, unique
 from tests.support.server import ADMIN_PASSWORD, RunningServer, run_server
+from tests.support.traffic import TrafficRecord
 
 # Bigger than the resource pool's minimum (64 KiB): the server keeps it and matches it next time.
 BIG = 300 * 1024
@@ -206,20 +207,14 @@ def test_rolling_restart_and_push_keep_serving(
     host = f"{name}.apps.localhost"
     wait_until(lambda: _through_router(running, host), 60, "the app through the router")
     settings = running.settings
-    failures: list[str] = []
+    traffic = TrafficRecord()
     stop = threading.Event()
 
     def steady_stream() -> None:
         router = f"http://{settings.router_host}:{settings.router_port}"
         with httpx.Client(base_url=router, headers={"Host": host}, timeout=10) as http:
             while not stop.is_set():
-                try:
-                    response = http.get("/")
-                except httpx.HTTPError as exc:
-                    failures.append(repr(exc))
-                    continue
-                if response.status_code != 200:
-                    failures.append(f"{response.status_code} {response.text[:200]}")
+                traffic.send(http)
 
     stream = threading.Thread(target=steady_stream, daemon=True)
     stream.start()
@@ -230,7 +225,9 @@ def test_rolling_restart_and_push_keep_serving(
     finally:
         stop.set()
         stream.join(timeout=30)
-    assert failures == [], failures[:5]
+    assert traffic.failures == [], traffic.failures[:5]
+    # Old instances, those of the restart and those of the push all served along the way.
+    assert len(traffic.served) >= 4, traffic.served
     assert restarted["state"] == "STARTED"
     assert [i["state"] for i in restarted["instances"]] == ["RUNNING", "RUNNING"]
     assert [i["state"] for i in repushed["instances"]] == ["RUNNING", "RUNNING"]

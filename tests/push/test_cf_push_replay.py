@@ -23,6 +23,7 @@ from tests.runner.test_local_runner import BUILDPACK, SERVER, wait_until
 from tests.staging.helpers import admin_buildpack
 from tests.support.cf import Api, World, login, unique
 from tests.support.server import ADMIN_PASSWORD, run_server
+from tests.support.traffic import TrafficRecord
 
 YAML = {"Content-Type": "application/x-yaml"}
 # Go's zero time, which `cf logs --recent` sends as start_time.
@@ -377,8 +378,7 @@ def test_rolling_restart_loses_no_request(cf: tuple[World, str]) -> None:
     router = f"http://{settings.router_host}:{settings.router_port}"
     wait_until(lambda: _through_router(world, host).status_code == 200, 30, "the route")
     droplet = api.get(f"/v3/apps/{app['guid']}/droplets/current").json()["guid"]
-    failures: list[str] = []
-    served: set[str] = set()
+    traffic = TrafficRecord()
     r = api.post(
         "/v3/deployments",
         json={"droplet": {"guid": droplet}, "relationships": {"app": {"data": {"guid": app["guid"]}}}},
@@ -390,22 +390,14 @@ def test_rolling_restart_loses_no_request(cf: tuple[World, str]) -> None:
         def finished() -> dict[str, Any] | None:
             # A steady stream: a few requests between each look at the deployment.
             for _ in range(5):
-                try:
-                    response = client.get("/")
-                except httpx.HTTPError as exc:
-                    failures.append(repr(exc))
-                    continue
-                if response.status_code != 200:
-                    failures.append(f"{response.status_code} {response.text[:200]}")
-                else:
-                    served.add(response.json()["CF_INSTANCE_GUID"])
+                traffic.send(client)
             body: dict[str, Any] = api.get(f"/v3/deployments/{deployment['guid']}").json()
             return body if body["status"]["value"] == "FINALIZED" else None
 
         final = wait_until(finished, 180, "the rolling deployment to finish")
     assert final["status"]["reason"] == "DEPLOYED", final
-    assert failures == []
+    assert traffic.failures == []
     after = {e["instance_guid"] for e in _stats_until_running(api, app["guid"], 2)}
     assert not before & after
     # Requests were served by old and new instances along the way.
-    assert served & before and served & after
+    assert traffic.served & before and traffic.served & after
