@@ -170,7 +170,8 @@ def create_app(settings: Settings, deps: Deps | None = None, *, own_process: boo
             # Ready means apps can be reached: wait for the router's first table.
             if await run_in_threadpool(router.wait_ready):
                 log.info("router started", extra={"url": router.url})
-                # An instance that starts or stops here is in or out of the table at once.
+                # A change made on this node (an instance's state, a route's destinations, a
+                # routing job) reaches the router's table at once.
                 deps.services.changes.subscribe(router.poke)
             else:
                 log.error("the router did not start", extra={"url": router.url})

@@ -264,8 +264,8 @@ def serve(settings: Settings, source: RouteSource, *, access_log: AccessLogSink 
             access_log=access_log,
         )
         loop = asyncio.get_running_loop()
-        # SIGUSR1: the table's source changed (the server's runner says so), read it now. Set up
-        # before the router answers, so a server that waited for it can never kill it with one.
+        # SIGUSR1: the table's source changed (the server that started us says so), read it now.
+        # Set up before the router answers, so a server that waited for it cannot kill it with one.
         loop.add_signal_handler(signal.SIGUSR1, router.reloader.wake)
         await router.start()
         settle_after_start()

@@ -120,7 +120,7 @@ def remove_leftover_cgroups(prefix: str) -> int:
         base = CGROUP_V1 / controller / "ladle"
         try:
             groups = list(base.iterdir())
-        except FileNotFoundError:
+        except (FileNotFoundError, NotADirectoryError):
             continue
         except PermissionError:
             # A root server made this parent (0700, its private umask); a server of an ordinary
