@@ -189,9 +189,9 @@ def deploy(cc: CloudController, app: dict[str, Any], droplet_guid: str, strategy
             reason = str(status.get("reason", ""))
             if reason == "DEPLOYED":
                 return deployment
-            # The cf CLI's words for the two ways a deployment ends without deploying.
-            wording = {"CANCELED": "canceled", "SUPERSEDED": "superseded"}.get(reason, reason.lower())
-            raise ClientFailure(f"Deployment has been {wording}", EXIT_START_FAILED)
+            # The cf CLI's words for the ways a deployment ends without deploying (CANCELED,
+            # SUPERSEDED): "Deployment has been canceled", "... superseded".
+            raise ClientFailure(f"Deployment has been {reason.lower()}", EXIT_START_FAILED)
         if deadline.passed:
             raise ClientFailure(f"Timed out waiting for deployment {deployment['guid']}.", EXIT_START_FAILED)
         deadline.sleep(pause)
